@@ -1,0 +1,88 @@
+"""永不落幕的招商专区 — the Flask application factory."""
+
+from flask import Flask
+
+from portal import config as settings
+from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+__version__ = "0.1.0"
+
+BLUEPRINTS = (
+    "portal.showcase.views",
+    "portal.policies.views",
+    "portal.sites.views",
+    "portal.opportunities.views",
+    "portal.intake.views",
+    "portal.tracking.views",
+    "portal.services_chain.views",
+    "portal.admin.views",
+    "portal.api.views",
+    "portal.meta.views",
+)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app; ``config`` overrides what the environment says (tests pass a dict)."""
+    app = Flask(
+        __name__,
+        instance_path=str(settings.INSTANCE),
+        template_folder=str(settings.ROOT / "templates"),
+        static_folder=str(settings.ROOT / "static"),
+    )
+    register_config(app, config)
+    register_extensions(app)
+    register_i18n(app)
+    register_blueprints(app)
+    register_errors(app)
+    register_commands(app)
+    return app
+
+
+def register_config(app: Flask, config: dict | None) -> None:
+    app.config.update(settings.DEFAULTS)
+    app.config.update(settings.from_env())
+    app.config.update(config or {})
+    if not app.config.get("SECRET_KEY"):
+        from portal.security import instance_secret_key
+
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+
+
+def register_extensions(app: Flask) -> None:
+    from portal.models import User  # noqa: F401  (tables known to Alembic)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(settings.ROOT / "portal" / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "admin.login"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        return db.session.get(User, int(user_id))
+
+
+def register_i18n(app: Flask) -> None:
+    from portal import i18n
+
+    i18n.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from importlib import import_module
+
+    for module in BLUEPRINTS:
+        app.register_blueprint(import_module(module).bp)
+
+
+def register_errors(app: Flask) -> None:
+    from portal import errors
+
+    errors.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from portal.commands import register
+
+    register(app)

@@ -1,0 +1,98 @@
+"""The JSON API under /api/v1 (documented by /api/v1/openapi.json)."""
+
+from flask import Blueprint, abort, g, jsonify, request
+
+from portal.extensions import csrf, db
+from portal.i18n import normalise
+from portal.models import Industry, Opportunity, Region, Site
+from portal.pagination import page_arg
+from portal.policies import services as policy_services
+from portal.sites.services import SiteFilters
+
+from . import serializers
+from .openapi import document
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+@bp.before_request
+def choose_language():
+    """Translated fields follow ``?lang=`` or Accept-Language; links point at that language."""
+    g.lang = normalise(request.args.get("lang")) or normalise(
+        request.accept_languages.best_match(["zh", "en", "ja", "ko", "ru"])) or "zh"
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(document())
+
+
+@bp.get("/policies")
+def policies():
+    filters = policy_services.PolicyFilters.from_args(request.args)
+    results = policy_services.search_policies(filters, page_arg())
+    facets = policy_services.facet_options()
+    return jsonify({
+        "total": results.page.total,
+        "page": results.page.page,
+        "items": [serializers.policy_summary(p, results.snippets.get(p.id, ""))
+                  for p in results.page.items],
+        "facets": {
+            "level": facets["level"],
+            "status": facets["status"],
+            "topic": {t.slug: n for t, n in facets["topics"]},
+            "industry": {i.slug: n for i, n in facets["industries"]},
+        },
+        "degraded": results.degraded,
+    })
+
+
+@bp.get("/policies/<int:policy_id>")
+def policy(policy_id: int):
+    return jsonify(serializers.policy_full(policy_services.get_policy(policy_id)))
+
+
+@bp.get("/sites.geojson")
+def sites_geojson():
+    filters = SiteFilters.from_args(request.args)
+    stmt = db.select(Site)
+    if filters.kind:
+        stmt = stmt.filter_by(kind=filters.kind)
+    bbox = request.args.get("bbox")
+    if bbox:
+        try:
+            west, south, east, north = (float(v) for v in bbox.split(","))
+        except ValueError:
+            abort(400)
+        stmt = stmt.where(Site.longitude.between(west, east), Site.latitude.between(south, north))
+    features = [{"type": "Feature", "geometry": s.geometry,
+                 "properties": serializers.site_properties(s)}
+                for s in db.session.scalars(stmt.order_by(Site.id))]
+    response = jsonify({"type": "FeatureCollection", "features": features})
+    response.mimetype = "application/geo+json"
+    return response
+
+
+@bp.get("/sites/<int:site_id>")
+def site(site_id: int):
+    item = db.session.get(Site, site_id) or abort(404)
+    return jsonify(serializers.site_full(item))
+
+
+@bp.get("/opportunities")
+def opportunities():
+    items = db.session.scalars(db.select(Opportunity).order_by(Opportunity.published.desc()))
+    return jsonify({"items": [serializers.opportunity(o) for o in items]})
+
+
+@bp.get("/regions")
+def regions():
+    items = db.session.scalars(db.select(Region).order_by(Region.sort_order))
+    return jsonify({"items": [serializers.region(r) for r in items]})
+
+
+@bp.get("/industries")
+def industries():
+    items = db.session.scalars(db.select(Industry).order_by(Industry.sort_order))
+    return jsonify({"items": [serializers.industry(i) for i in items]})

@@ -1,0 +1,152 @@
+"""Command-line groups registered by the factory: seed, search, users, translate, bootstrap."""
+
+import os
+import secrets
+import subprocess  # noqa: S404  (fixed argument lists, no shell)
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from portal.extensions import db
+from portal.models import ROLES, Region, User
+
+seed_cli = AppGroup("seed", help="Data packs.")
+search_cli = AppGroup("search", help="The search index.")
+users_cli = AppGroup("users", help="Staff accounts.")
+translate_cli = AppGroup("translate", help="Translation catalogs (babel.cfg, translations/).")
+
+
+def register(app: Flask) -> None:
+    for group in (seed_cli, search_cli, users_cli, translate_cli):
+        app.cli.add_command(group)
+    app.cli.add_command(bootstrap)
+
+
+@seed_cli.command("load")
+@click.argument("pack", default="")
+def seed_load(pack: str) -> None:
+    """Load a data pack (default: PORTAL_DATA_PACK, datong). Safe to run again."""
+    from seed.loader import PackError, load_pack
+
+    try:
+        counts = load_pack(pack or current_app.config["DATA_PACK"])
+    except PackError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for table, n in counts.items():
+        click.echo(f"{table:16} {n:6d}")
+    _reindex_or_warn()
+
+
+@search_cli.command("reindex")
+def search_reindex() -> None:
+    """Rebuild the search index from the database."""
+    from portal.indexing import reindex
+
+    n = reindex()
+    click.echo(f"indexed {n} documents")
+
+
+def _reindex_or_warn() -> None:
+    from portal.indexing import reindex
+    from search import SearchUnavailable
+
+    try:
+        click.echo(f"indexed {reindex()} documents")
+    except SearchUnavailable as exc:
+        click.echo(f"search index not rebuilt ({exc}); run: flask search reindex", err=True)
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--region", "region_slug", default=None, help="Region slug for scoped roles.")
+@click.option("--name", default="")
+@click.option("--password", envvar="PORTAL_NEW_USER_PASSWORD", default=None,
+              help="Default: prompted, or generated when not interactive.")
+def users_create(email, role, region_slug, name, password) -> None:
+    """Create a staff account."""
+    region = None
+    if region_slug:
+        region = db.session.query(Region).filter_by(slug=region_slug).one_or_none()
+        if region is None:
+            raise click.ClickException(f"unknown region: {region_slug}")
+    if role == "region" and region is None:
+        raise click.ClickException("--region is required for the region role")
+    if db.session.query(User).filter_by(email=email.lower()).first():
+        raise click.ClickException(f"a user with e-mail {email} exists already")
+    generated = password is None and not sys.stdin.isatty()
+    if password is None:
+        password = secrets.token_urlsafe(12) if generated else click.prompt(
+            "Password", hide_input=True, confirmation_prompt=True)
+    user = create_user(email, password, role=role, region=region, name=name)
+    click.echo(f"created {user.email} ({role})" + (f", password: {password}" if generated else ""))
+
+
+def create_user(email: str, password: str, *, role: str, region=None, name: str = "") -> User:
+    user = User(email=email.strip().lower(), role=role, region=region, name=name)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+@click.command("bootstrap")
+def bootstrap() -> None:
+    """What `make run` does after migrations: demo data when empty, the index, the first admin."""
+    from portal.models import Policy
+
+    if db.session.query(Policy).count() == 0:
+        click.echo("empty database: loading the data pack")
+        seed_load.callback(pack="")
+    else:
+        _reindex_or_warn()
+    ensure_admin()
+
+
+def ensure_admin() -> None:
+    email = os.environ.get("PORTAL_ADMIN_EMAIL", "admin@example.com").strip().lower()
+    password = os.environ.get("PORTAL_ADMIN_PASSWORD")
+    user = db.session.query(User).filter_by(email=email).one_or_none()
+    if user is None and db.session.query(User).filter_by(role="admin").count() == 0:
+        shown = password or secrets.token_urlsafe(12)
+        create_user(email, shown, role="admin", name="Administrator")
+        click.echo(f"first admin created: {email} / {shown}"
+                   + ("" if password else "  (shown once; set PORTAL_ADMIN_PASSWORD to choose)"))
+    elif user is not None and password and not user.check_password(password):
+        user.set_password(password)
+        db.session.commit()
+        click.echo(f"admin password for {email} set from PORTAL_ADMIN_PASSWORD")
+    click.echo(f"staff login: http://127.0.0.1:{os.environ.get('PORT', '5000')}/admin/login "
+               f"as {email}")
+
+
+def _pybabel(*args: str) -> None:
+    cmd = [sys.executable, "-m", "babel.messages.frontend", *args]
+    if subprocess.run(cmd, check=False).returncode:  # noqa: S603
+        raise click.ClickException("pybabel " + " ".join(args[:1]) + " failed")
+
+
+@translate_cli.command("extract")
+def translate_extract() -> None:
+    """Extract messages from portal/, search/, seed/ and templates/ into messages.pot."""
+    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-o", "translations/messages.pot", ".")
+
+
+@translate_cli.command("update")
+def translate_update() -> None:
+    """Extract, then merge new messages into every catalog."""
+    translate_extract.callback()
+    _pybabel("update", "-i", "translations/messages.pot", "-d", "translations", "--no-fuzzy-matching")
+
+
+@translate_cli.command("compile")
+def translate_compile() -> None:
+    _pybabel("compile", "-d", "translations")
+
+
+@translate_cli.command("init")
+@click.argument("locale")
+def translate_init(locale: str) -> None:
+    _pybabel("init", "-i", "translations/messages.pot", "-d", "translations", "-l", locale)

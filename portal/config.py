@@ -1,0 +1,55 @@
+"""Configuration read from the environment when the app is created, never at import."""
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+LANGUAGES = ("zh", "en", "ja", "ko", "ru")
+
+
+def _flag(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def from_env(environ=None) -> dict:
+    """Build the settings dict from ``PORTAL_*`` variables (see README for the table)."""
+    env = os.environ if environ is None else environ
+    database_url = env.get("PORTAL_DATABASE_URL") or f"sqlite:///{INSTANCE / 'portal.db'}"
+    ratelimit = env.get("PORTAL_RATELIMIT", "20/hour")
+    return {
+        "SECRET_KEY": env.get("PORTAL_SECRET_KEY") or None,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SEARCH_URL": env.get("PORTAL_ELASTICSEARCH_URL", ""),
+        "SEARCH_INDEX_DIR": env.get("PORTAL_SEARCH_DIR") or str(INSTANCE / "search"),
+        "RATELIMIT_STORAGE_URI": env.get("PORTAL_REDIS_URL") or "memory://",
+        "PORTAL_RATELIMIT": ratelimit,
+        "RATELIMIT_ENABLED": ratelimit.strip().lower() != "off",
+        "MAIL_SERVER": env.get("PORTAL_MAIL_SERVER", ""),
+        "MAIL_PORT": int(env.get("PORTAL_MAIL_PORT", "25")),
+        "MAIL_USE_TLS": _flag(env.get("PORTAL_MAIL_USE_TLS")),
+        "MAIL_USERNAME": env.get("PORTAL_MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": env.get("PORTAL_MAIL_PASSWORD", ""),
+        "MAIL_SENDER": env.get("PORTAL_MAIL_SENDER", "noreply@localhost"),
+        "MAP_TILES": env.get("PORTAL_MAP_TILES", "none"),
+        "MAP_TILES_URL": env.get("PORTAL_MAP_TILES_URL", ""),
+        "MAP_TILES_ATTRIBUTION": env.get("PORTAL_MAP_TILES_ATTRIBUTION", ""),
+        "MAP_APPROVAL_NUMBER": env.get("PORTAL_MAP_APPROVAL_NUMBER", ""),
+        "DATA_PACK": env.get("PORTAL_DATA_PACK", "datong"),
+    }
+
+
+DEFAULTS = {
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "BABEL_DEFAULT_LOCALE": "zh_Hans",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+    "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
+    "LANGUAGES": LANGUAGES,
+    "MAX_CONTENT_LENGTH": 60 * 1024 * 1024,
+    "WTF_CSRF_TIME_LIMIT": None,
+    "JSON_SORT_KEYS": False,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+}

@@ -1,0 +1,149 @@
+"""Language prefixes in URLs and the locale selector.
+
+Every public page lives under ``/<lang>/``. The locale is chosen in this order: the URL's
+prefix, the signed-in user's setting, the ``lang`` cookie, ``Accept-Language``, then ``zh``.
+"""
+
+from flask import Flask, current_app, g, request, url_for
+from flask_babel import format_date, format_decimal, get_locale
+from flask_login import current_user
+from werkzeug.routing import BaseConverter
+
+LANGUAGES = ("zh", "en", "ja", "ko", "ru")
+# URL code → Babel locale (the catalog folder name) and BCP-47 tag for <html lang>.
+BABEL_LOCALES = {"zh": "zh_Hans", "en": "en", "ja": "ja", "ko": "ko", "ru": "ru"}
+HTML_LANG = {"zh": "zh-Hans", "en": "en", "ja": "ja", "ko": "ko", "ru": "ru"}
+LANGUAGE_NAMES = {"zh": "中文", "en": "English", "ja": "日本語", "ko": "한국어", "ru": "Русский"}
+COOKIE = "lang"
+
+
+class LangConverter(BaseConverter):
+    regex = "|".join(LANGUAGES)
+
+
+def init_app(app: Flask) -> None:
+    from portal.extensions import babel
+
+    app.url_map.converters["lang"] = LangConverter
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Asia/Shanghai")
+    app.url_value_preprocessor(_pull_lang)
+    app.url_defaults(_add_lang)
+    app.context_processor(_template_globals)
+    app.add_template_filter(atom_date)
+    app.after_request(_remember_lang)
+
+
+def normalise(code: str | None) -> str | None:
+    """Map anything a client sends (``zh-CN``, ``EN_us``, ``zh_Hans``) to a URL code or None."""
+    if not code:
+        return None
+    primary = code.replace("_", "-").split("-")[0].strip().lower()
+    return primary if primary in LANGUAGES else None
+
+
+def url_lang() -> str | None:
+    """The language prefix of this request's path, even when no route matched (404 pages)."""
+    lang = g.get("lang")
+    if lang:
+        return lang
+    first = request.path.lstrip("/").split("/", 1)[0]
+    return first if first in LANGUAGES else None
+
+
+def preferred_lang() -> str:
+    """Every source but the URL, in order; used where a page has no prefix."""
+    if current_user and getattr(current_user, "is_authenticated", False):
+        lang = normalise(getattr(current_user, "language", None))
+        if lang:
+            return lang
+    lang = normalise(request.cookies.get(COOKIE))
+    if lang:
+        return lang
+    best = request.accept_languages.best_match(
+        list(LANGUAGES) + ["zh-CN", "zh-Hans", "zh-TW", "zh-Hant"]
+    )
+    return normalise(best) or "zh"
+
+
+def current_lang() -> str:
+    return url_lang() or preferred_lang()
+
+
+def select_locale() -> str:
+    if not request:
+        return BABEL_LOCALES["zh"]
+    return BABEL_LOCALES[current_lang()]
+
+
+def _pull_lang(endpoint, values) -> None:
+    if values and "lang" in values:
+        g.lang = values.pop("lang")
+
+
+def _add_lang(endpoint, values) -> None:
+    if "lang" in values or not current_app.url_map.is_endpoint_expecting(endpoint, "lang"):
+        return
+    values["lang"] = current_lang()
+
+
+def switch_language_url(code: str, external: bool = False) -> str:
+    """This page in another language; the home page where this page has no language."""
+    endpoint, args = request.endpoint, dict(request.view_args or {})
+    if not endpoint or not current_app.url_map.is_endpoint_expecting(endpoint, "lang"):
+        return url_for("showcase.home", lang=code, _external=external)
+    args.update(request.args.to_dict())
+    args["lang"] = code
+    return url_for(endpoint, _external=external, **args)
+
+
+def format_number(value) -> str:
+    """Numbers the locale's way, without trailing zeros (12.5, 1,200)."""
+    if value is None:
+        return "—"
+    return format_decimal(value, format="#,##0.##")
+
+
+def atom_date(value) -> str:
+    """RFC 3339 in UTC for Atom; naive values (SQLite drops the zone) are UTC already."""
+    from datetime import UTC, datetime
+
+    if value is None:
+        value = datetime(2000, 1, 1, tzinfo=UTC)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def portal_region_name() -> str:
+    if "portal_region_name" not in g:
+        from portal.showcase.services import root_region
+
+        region = root_region()
+        g.portal_region_name = region.tr("name") if region else ""
+    return g.portal_region_name
+
+
+def _template_globals() -> dict:
+    from portal.labels import FIGURE_LABELS, LABELS
+
+    lang = current_lang()
+    return {
+        "lang": lang,
+        "html_lang": HTML_LANG[lang],
+        "languages": LANGUAGE_NAMES,
+        "labels": LABELS,
+        "figure_labels": FIGURE_LABELS,
+        "get_locale": get_locale,
+        "switch_language_url": switch_language_url,
+        "format_number": format_number,
+        "format_date": format_date,
+        "portal_region_name": portal_region_name,
+    }
+
+
+def _remember_lang(response):
+    first = request.path.lstrip("/").split("/", 1)[0]
+    lang = first if first in LANGUAGES else None
+    if lang and request.cookies.get(COOKIE) != lang:
+        response.set_cookie(COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax")
+    return response

@@ -1,0 +1,57 @@
+"""Display labels for stored codes, translated through flask-babel."""
+
+from flask_babel import lazy_gettext as _l
+
+LABELS = {
+    "policy_level": {
+        "national": _l("国家级"), "provincial": _l("省级"), "municipal": _l("市级"),
+        "county": _l("县（区）级"), "zone": _l("开发区"),
+    },
+    "policy_status": {"in_force": _l("现行有效"), "expired": _l("已失效"), "draft": _l("征求意见稿")},
+    "benefit_mode": {
+        "automatic": _l("免申即享"), "instant": _l("即申即享"), "application": _l("申报"),
+    },
+    "region_kind": {
+        "province": _l("省"), "city": _l("市"), "district": _l("区"), "county": _l("县"),
+        "zone": _l("开发区"),
+    },
+    "zone_level": {"national": _l("国家级"), "provincial": _l("省级"), "municipal": _l("市级")},
+    "chain_stage": {"upstream": _l("上游"), "midstream": _l("中游"), "downstream": _l("下游")},
+    "site_kind": {
+        "parcel": _l("土地"), "factory": _l("标准厂房"), "office": _l("办公楼宇"),
+        "warehouse": _l("仓储物流"), "incubator": _l("孵化载体"),
+    },
+    "land_use": {
+        "industrial": _l("工业用地"), "logistics": _l("物流仓储用地"), "commercial": _l("商业服务业用地"),
+        "research": _l("科研用地"), "mixed": _l("混合用地"), "agricultural": _l("农业设施用地"),
+    },
+    "availability": {"available": _l("可供应"), "reserved": _l("洽谈中"), "taken": _l("已落地")},
+    "readiness": {
+        "road": _l("通路"), "water": _l("通给水"), "drainage": _l("通排水"), "power": _l("通电"),
+        "telecom": _l("通信"), "gas": _l("通燃气"), "heat": _l("通热力"), "levelled": _l("场地平整"),
+    },
+    "opportunity_kind": {
+        "scene": _l("场景机会"), "project": _l("招商项目"), "challenge": _l("揭榜挂帅"),
+        "capability": _l("能力清单"), "demand": _l("需求清单"),
+    },
+    "batch": {"signed": _l("签约一批"), "started": _l("开工一批"), "producing": _l("投产一批")},
+    "service_category": {
+        "appeal": _l("诉求建议"), "funding": _l("资金扶持"), "affairs": _l("政务办事"),
+        "talent": _l("人才服务"), "finance": _l("金融信贷"), "other": _l("其他服务"),
+    },
+    "role": {
+        "admin": _l("系统管理员"), "bureau": _l("促投局"), "region": _l("县区/开发区"),
+        "department": _l("部门"),
+    },
+}
+
+# Region profile figures the pages know how to show, in display order, with units.
+FIGURE_LABELS = {
+    "area_km2": _l("面积（平方公里）"),
+    "population_10k": _l("常住人口（万人）"),
+    "gdp_yi": _l("地区生产总值（亿元）"),
+    "planned_area_km2": _l("规划面积（平方公里）"),
+    "rank_group": _l("考评类别"),
+    "rank_province": _l("全省考评排名"),
+    "enterprises": _l("入驻企业（家）"),
+}

@@ -1,0 +1,31 @@
+"""The domain model. Import models from here."""
+
+from .base import TranslatableMixin, utcnow
+from .industries import CHAIN_STAGES, ChainLeader, ChainNode, Industry, Track
+from .intake import (
+    COMPLAINT_CATEGORIES,
+    COMPLAINT_FLOW,
+    COMPLAINT_STATUSES,
+    DEMAND_FLOW,
+    DEMAND_STATUSES,
+    Attachment,
+    Complaint,
+    Demand,
+    TicketEvent,
+)
+from .opportunities import OPPORTUNITY_KINDS, OPPORTUNITY_STATUSES, Opportunity
+from .policies import BENEFIT_MODES, POLICY_LEVELS, POLICY_STATUSES, Policy, Topic
+from .regions import REGION_KINDS, Region
+from .showcase import BATCHES, SERVICE_CATEGORIES, BatchFigure, ServiceLink
+from .sites import AVAILABILITY, LAND_USES, READINESS_ITEMS, SITE_KINDS, Site
+from .staff import ROLES, AuditEvent, OutboxJob, User
+
+__all__ = [
+    "AVAILABILITY", "BATCHES", "BENEFIT_MODES", "CHAIN_STAGES", "COMPLAINT_CATEGORIES",
+    "COMPLAINT_FLOW", "COMPLAINT_STATUSES", "DEMAND_FLOW", "DEMAND_STATUSES", "LAND_USES",
+    "OPPORTUNITY_KINDS", "OPPORTUNITY_STATUSES", "POLICY_LEVELS", "POLICY_STATUSES",
+    "READINESS_ITEMS", "REGION_KINDS", "ROLES", "SERVICE_CATEGORIES", "SITE_KINDS",
+    "Attachment", "AuditEvent", "BatchFigure", "ChainLeader", "ChainNode", "Complaint", "Demand",
+    "Industry", "Opportunity", "OutboxJob", "Policy", "Region", "ServiceLink", "Site",
+    "TicketEvent", "Topic", "Track", "TranslatableMixin", "User", "utcnow",
+]

@@ -1,0 +1,185 @@
+"""Investor demands and complaints, their timelines and attachments.
+
+Statuses move only through ``portal.intake.workflow`` (one function checks the move, stamps
+the time and writes the timeline and audit events in the same transaction); the tables below
+only refuse values that no workflow could produce.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+
+from .base import check_in, non_negative, utcnow
+
+DEMAND_STATUSES = ("submitted", "accepted", "negotiating", "signed", "started", "producing",
+                   "closed")
+# Which status may follow which: 受理 → 对接中 → 签约 → 开工 → 投产, or closed at any point.
+DEMAND_FLOW = {
+    "submitted": {"accepted", "closed"},
+    "accepted": {"negotiating", "closed"},
+    "negotiating": {"signed", "closed"},
+    "signed": {"started", "closed"},
+    "started": {"producing", "closed"},
+    "producing": {"closed"},
+    "closed": set(),
+}
+COMPLAINT_STATUSES = ("submitted", "accepted", "rejected", "in_progress", "answered", "closed")
+COMPLAINT_FLOW = {
+    "submitted": {"accepted", "rejected"},
+    "accepted": {"in_progress", "answered"},
+    "in_progress": {"answered"},
+    "answered": {"closed", "in_progress"},
+    "rejected": {"closed"},
+    "closed": set(),
+}
+COMPLAINT_CATEGORIES = ("policy", "approval", "enforcement", "arrears", "factors",
+                        "environment", "other")
+INVESTOR_TYPES = ("domestic", "foreign", "hmt")
+
+
+class _Submission:
+    """Columns shared by demands and complaints."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Random, not sequential: reveals neither order nor count.
+    ticket: Mapped[str] = mapped_column(String(32), unique=True)
+    access_code_hash: Mapped[str] = mapped_column(String(255))
+    contact_name: Mapped[str] = mapped_column(String(80))
+    contact_phone: Mapped[str] = mapped_column(String(40), default="")
+    contact_email: Mapped[str] = mapped_column(String(254), default="")
+    language: Mapped[str] = mapped_column(String(8), default="zh")
+    consent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Demand(_Submission, db.Model):
+    __tablename__ = "demand"
+    __table_args__ = (
+        check_in("status", DEMAND_STATUSES),
+        check_in("investor_type", INVESTOR_TYPES),
+        CheckConstraint("length(company_name) > 0", name="company_present"),
+        *non_negative("amount_wan"),
+    )
+
+    status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
+    company_name: Mapped[str] = mapped_column(String(200))
+    credit_code: Mapped[str] = mapped_column(String(18), default="")
+    investor_type: Mapped[str] = mapped_column(String(16), default="domestic")
+    country: Mapped[str] = mapped_column(String(80), default="")
+    registration_number: Mapped[str] = mapped_column(String(80), default="")
+    industry_id: Mapped[int | None] = mapped_column(ForeignKey("industry.id"))
+    amount_wan: Mapped[float | None] = mapped_column(Float)
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    timeline: Mapped[str] = mapped_column(String(120), default="")
+    # land_mu, building_m2, power_kva, water_t_day, talent, financing
+    needs: Mapped[dict] = mapped_column(JSON, default=dict)
+    preferred_regions: Mapped[list] = mapped_column(JSON, default=list)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"))
+    opportunity_id: Mapped[int | None] = mapped_column(ForeignKey("opportunity.id"))
+    message: Mapped[str] = mapped_column(Text, default="")
+    # 首接负责制: the region answering for it now, the one that first registered it, the person.
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
+    first_region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    closed_reason: Mapped[str] = mapped_column(Text, default="")
+
+    industry = relationship("Industry")
+    region = relationship("Region", foreign_keys=[region_id])
+    first_region = relationship("Region", foreign_keys=[first_region_id])
+    assignee = relationship("User")
+    site = relationship("Site")
+    opportunity = relationship("Opportunity")
+    events: Mapped[list["TicketEvent"]] = relationship(
+        back_populates="demand", order_by="TicketEvent.at"
+    )
+
+
+class Complaint(_Submission, db.Model):
+    __tablename__ = "complaint"
+    __table_args__ = (
+        check_in("status", COMPLAINT_STATUSES),
+        check_in("category", COMPLAINT_CATEGORIES),
+        CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating_range"),
+        CheckConstraint("length(facts) > 0", name="facts_present"),
+    )
+
+    status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
+    category: Mapped[str] = mapped_column(String(16))
+    company_name: Mapped[str] = mapped_column(String(200), default="")
+    respondent_name: Mapped[str] = mapped_column(String(200))
+    respondent_region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))
+    facts: Mapped[str] = mapped_column(Text)
+    desired_outcome: Mapped[str] = mapped_column(Text, default="")
+    withhold_identity: Mapped[bool] = mapped_column(Boolean, default=False)
+    trade_secret_note: Mapped[str] = mapped_column(Text, default="")
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    accept_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_comment: Mapped[str] = mapped_column(Text, default="")
+
+    respondent_region = relationship("Region", foreign_keys=[respondent_region_id])
+    region = relationship("Region", foreign_keys=[region_id])
+    assignee = relationship("User")
+    events: Mapped[list["TicketEvent"]] = relationship(
+        back_populates="complaint", order_by="TicketEvent.at"
+    )
+
+
+_EXACTLY_ONE_OWNER = "(demand_id IS NULL) <> (complaint_id IS NULL)"
+
+
+class TicketEvent(db.Model):
+    """One step in a ticket's timeline; ``public`` notes are shown to the submitter."""
+
+    __tablename__ = "ticket_event"
+    __table_args__ = (CheckConstraint(_EXACTLY_ONE_OWNER, name="one_owner"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int | None] = mapped_column(ForeignKey("demand.id"), index=True)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    demand: Mapped[Demand | None] = relationship(back_populates="events")
+    complaint: Mapped[Complaint | None] = relationship(back_populates="events")
+    actor = relationship("User")
+
+
+class Attachment(db.Model):
+    __tablename__ = "attachment"
+    __table_args__ = (
+        CheckConstraint(_EXACTLY_ONE_OWNER, name="one_owner"),
+        CheckConstraint("size_bytes >= 0", name="size_non_negative"),
+        CheckConstraint("length(sha256) = 64", name="sha256_length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int | None] = mapped_column(ForeignKey("demand.id"), index=True)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

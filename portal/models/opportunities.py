@@ -1,0 +1,45 @@
+"""Opportunity lists: scene opportunities, investment projects, 揭榜挂帅 challenges,
+capability and demand lists."""
+
+from datetime import date
+
+from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+
+from .base import TimestampMixin, TranslatableMixin, check_in, non_negative
+
+OPPORTUNITY_KINDS = ("scene", "project", "challenge", "capability", "demand")
+OPPORTUNITY_STATUSES = ("open", "closed")
+
+
+class Opportunity(TimestampMixin, TranslatableMixin, db.Model):
+    __tablename__ = "opportunity"
+    __table_args__ = (
+        check_in("kind", OPPORTUNITY_KINDS),
+        check_in("status", OPPORTUNITY_STATUSES),
+        CheckConstraint("length(title) > 0", name="title_present"),
+        CheckConstraint("deadline IS NULL OR deadline >= published", name="deadline_order"),
+        *non_negative("amount_wan"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
+    industry_id: Mapped[int | None] = mapped_column(ForeignKey("industry.id"), index=True)
+    amount_wan: Mapped[float | None] = mapped_column(Float)
+    publisher: Mapped[str] = mapped_column(String(200), default="")
+    contact_name: Mapped[str] = mapped_column(String(80), default="")
+    contact_phone: Mapped[str] = mapped_column(String(40), default="")
+    published: Mapped[date] = mapped_column(Date, index=True)
+    deadline: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    region = relationship("Region")
+    industry = relationship("Industry")

@@ -1,0 +1,33 @@
+"""政策查询: the policy library."""
+
+from flask import Blueprint, make_response, render_template, request
+
+from portal.pagination import page_arg
+from seed.textclean import heading_level, split_paragraphs
+
+from . import services
+
+bp = Blueprint("policies", __name__, url_prefix="/<lang:lang>/policies")
+
+
+@bp.get("/")
+def index():
+    filters = services.PolicyFilters.from_args(request.args)
+    results = services.search_policies(filters, page_arg())
+    return render_template("policies/index.html", filters=filters, results=results,
+                           facets=services.facet_options())
+
+
+@bp.get("/<int:policy_id>")
+def detail(policy_id: int):
+    policy = services.get_policy(policy_id)
+    paragraphs = [(heading_level(p), p) for p in split_paragraphs(policy.tr("body"))]
+    return render_template("policies/detail.html", policy=policy, paragraphs=paragraphs,
+                           related=services.related(policy))
+
+
+@bp.get("/feed.xml")
+def feed():
+    response = make_response(render_template("policies/feed.xml", policies=services.newest()))
+    response.mimetype = "application/atom+xml"
+    return response

@@ -1,0 +1,102 @@
+"""Queries behind the showcase: home page, environment, regions, industries."""
+
+from flask import abort
+
+from portal.extensions import db
+from portal.models import BatchFigure, Industry, Opportunity, Policy, Region, Site, Track
+
+
+def root_region() -> Region | None:
+    """The deployment's own region: the first city (or, failing that, the first region)."""
+    return (db.session.scalars(db.select(Region).filter_by(kind="city").order_by(Region.id))
+            .first()
+            or db.session.scalars(db.select(Region).order_by(Region.id)).first())
+
+
+def key_figures() -> dict[str, int]:
+    zones = db.select(db.func.count(Region.id)).filter_by(kind="zone")
+    return {
+        "policies": db.session.scalar(db.select(db.func.count(Policy.id))),
+        "sites": db.session.scalar(db.select(db.func.count(Site.id))),
+        "opportunities": db.session.scalar(
+            db.select(db.func.count(Opportunity.id)).filter_by(status="open")),
+        "zones": db.session.scalar(zones),
+    }
+
+
+def home_context() -> dict:
+    return {
+        "region": root_region(),
+        "tracks": db.session.scalars(db.select(Track).order_by(Track.sort_order)).all(),
+        "figures": key_figures(),
+        "policies": db.session.scalars(
+            db.select(Policy).order_by(Policy.published.desc(), Policy.id.desc()).limit(6)).all(),
+        "opportunities": db.session.scalars(
+            db.select(Opportunity).filter_by(status="open")
+            .order_by(Opportunity.published.desc()).limit(4)).all(),
+        "batches": batch_figures(),
+    }
+
+
+def batch_figures() -> dict[str, list[BatchFigure]]:
+    """三个一批 figures grouped by area and period, in pack order."""
+    groups: dict[str, list[BatchFigure]] = {}
+    for figure in db.session.scalars(db.select(BatchFigure).order_by(BatchFigure.sort_order)):
+        groups.setdefault(f"{figure.tr('area')} · {figure.tr('period')}", []).append(figure)
+    return groups
+
+
+def environment_context() -> dict:
+    root = root_region()
+    regions = db.session.scalars(db.select(Region).order_by(Region.sort_order)).all()
+    return {
+        "region": root,
+        "counties": [r for r in regions if r.kind in ("district", "county")],
+        "zones": [r for r in regions if r.kind == "zone"],
+        "tracks": db.session.scalars(db.select(Track).order_by(Track.sort_order)).all(),
+        "other_industries": db.session.scalars(
+            db.select(Industry).filter_by(track_id=None).order_by(Industry.sort_order)).all(),
+        "batches": batch_figures(),
+    }
+
+
+def get_region(slug: str) -> Region:
+    region = db.session.scalars(db.select(Region).filter_by(slug=slug)).one_or_none()
+    if region is None:
+        abort(404)
+    return region
+
+
+def region_context(region: Region) -> dict:
+    ids = [region.id] + [child.id for child in region.children]
+    return {
+        "region": region,
+        "sites": db.session.scalars(
+            db.select(Site).where(Site.region_id.in_(ids)).order_by(Site.key).limit(12)).all(),
+        "policies": db.session.scalars(
+            db.select(Policy).filter_by(region_id=region.id)
+            .order_by(Policy.published.desc()).limit(8)).all(),
+        "opportunities": db.session.scalars(
+            db.select(Opportunity).where(Opportunity.region_id.in_(ids))
+            .order_by(Opportunity.published.desc()).limit(8)).all(),
+    }
+
+
+def get_industry(slug: str) -> Industry:
+    industry = db.session.scalars(db.select(Industry).filter_by(slug=slug)).one_or_none()
+    if industry is None:
+        abort(404)
+    return industry
+
+
+def industry_context(industry: Industry) -> dict:
+    return {
+        "industry": industry,
+        "stages": industry.nodes_by_stage(),
+        "policies": db.session.scalars(
+            db.select(Policy).where(Policy.industries.contains(industry))
+            .order_by(Policy.published.desc()).limit(8)).all(),
+        "opportunities": db.session.scalars(
+            db.select(Opportunity).filter_by(industry_id=industry.id)
+            .order_by(Opportunity.published.desc()).limit(8)).all(),
+    }

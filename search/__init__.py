@@ -1,0 +1,25 @@
+"""Search engines behind one interface (``search.base.SearchEngine``)."""
+
+from flask import Flask, current_app
+
+from .base import Document, Hits, SearchEngine, SearchUnavailable
+
+__all__ = ["Document", "Hits", "SearchEngine", "SearchUnavailable", "engine", "make_engine"]
+
+
+def make_engine(config) -> SearchEngine:
+    if config.get("SEARCH_URL"):
+        from .elastic import ElasticEngine
+
+        return ElasticEngine(config["SEARCH_URL"])
+    from .embedded import EmbeddedEngine
+
+    return EmbeddedEngine(config["SEARCH_INDEX_DIR"])
+
+
+def engine(app: Flask | None = None) -> SearchEngine:
+    """The app's engine, created on first use (never at import or factory time)."""
+    app = app or current_app
+    if "search" not in app.extensions:
+        app.extensions["search"] = make_engine(app.config)
+    return app.extensions["search"]
