@@ -1,0 +1,127 @@
+"""Fixtures: apps on a real database (SQLite by default, PostgreSQL when
+PORTAL_TEST_DATABASE_URL names a server database), migrated with Alembic.
+
+- ``app`` / ``client`` / ``runner``: an empty, migrated database, wiped after each test.
+- ``site_app`` / ``site_client``: one database per session with the Datong pack loaded and
+  indexed, for tests that only read.
+"""
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from portal import create_app
+from portal.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
+_APPS = []  # every app made here, so their connection pools are closed at the end
+
+
+class Databases:
+    """Creates the databases a session needs and drops them at the end."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.created: list[str] = []
+
+    def new(self, name: str) -> str:
+        if not SERVER_URL:
+            return f"sqlite:///{self.tmp / (name + '.db')}"
+        base = sa.engine.make_url(SERVER_URL)
+        dbname = f"{base.database}_{name}_{uuid.uuid4().hex[:8]}"
+        self._admin(f'CREATE DATABASE "{dbname}"')
+        self.created.append(dbname)
+        return base.set(database=dbname).render_as_string(hide_password=False)
+
+    def _admin(self, sql: str) -> None:
+        engine = sa.create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(sa.text(sql))
+        engine.dispose()
+
+    def drop_all(self) -> None:
+        for app in _APPS:
+            with app.app_context():
+                db.engine.dispose()
+        for name in self.created:
+            self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory):
+    dbs = Databases(tmp_path_factory.mktemp("db"))
+    yield dbs
+    dbs.drop_all()
+
+
+def make_app(url: str, tmp: Path, **overrides):
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SEARCH_URL": "",
+        "SEARCH_INDEX_DIR": str(tmp / "search"),
+        "RATELIMIT_ENABLED": False,
+        "WTF_CSRF_ENABLED": False,
+        "SERVER_NAME": "portal.test",
+    }
+    config.update(overrides)
+    app = create_app(config)
+    _APPS.append(app)
+    with app.app_context():
+        upgrade(directory=str(ROOT / "portal" / "migrations"))
+    return app
+
+
+@pytest.fixture(scope="session")
+def _scratch_app(databases, tmp_path_factory):
+    return make_app(databases.new("scratch"), tmp_path_factory.mktemp("scratch"))
+
+
+@pytest.fixture
+def app(_scratch_app):
+    """An empty migrated database; every row a test writes is deleted after it."""
+    with _scratch_app.app_context():
+        yield _scratch_app
+        db.session.rollback()
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+    _scratch_app.extensions.pop("search", None)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def site_app(databases, tmp_path_factory):
+    """The Datong pack, loaded and indexed once per session. Tests must not write to it."""
+    from portal.indexing import reindex
+    from seed.loader import load_pack
+
+    app = make_app(databases.new("site"), tmp_path_factory.mktemp("site"))
+    with app.app_context():
+        load_pack("datong")
+        reindex()
+        db.session.remove()
+    return app
+
+
+@pytest.fixture
+def site_client(site_app):
+    with site_app.app_context():
+        yield site_app.test_client()
+        db.session.remove()

@@ -1,0 +1,55 @@
+from portal import config, create_app
+
+
+def test_config_from_environment_names_every_setting():
+    settings = config.from_env({
+        "PORTAL_DATABASE_URL": "postgresql+psycopg://u@h/db",
+        "PORTAL_ELASTICSEARCH_URL": "http://es:9200",
+        "PORTAL_SECRET_KEY": "s3cret",
+        "PORTAL_REDIS_URL": "redis://127.0.0.1:6379/0",
+        "PORTAL_RATELIMIT": "off",
+    })
+    assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
+    assert settings["SEARCH_URL"] == "http://es:9200"
+    assert settings["SECRET_KEY"] == "s3cret"
+    assert settings["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"
+    assert settings["RATELIMIT_ENABLED"] is False
+
+
+def test_defaults_are_embedded():
+    settings = config.from_env({})
+    assert settings["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
+    assert settings["SQLALCHEMY_DATABASE_URI"].endswith("instance/portal.db")
+    assert settings["SEARCH_URL"] == ""
+    assert settings["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert settings["RATELIMIT_ENABLED"] is True
+
+
+def test_factory_touches_no_database(tmp_path):
+    # An unreachable database must not stop the app from being built.
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:9/none",
+                      "SECRET_KEY": "x", "TESTING": True})
+    assert app.config["TESTING"] is True
+    assert {"showcase", "policies", "sites", "opportunities", "intake", "tracking", "admin",
+            "api", "meta", "services_chain"} <= set(app.blueprints)
+
+
+def test_passed_config_wins_over_environment(monkeypatch):
+    monkeypatch.setenv("PORTAL_DATABASE_URL", "sqlite:///from-env.db")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite:///passed.db", "SECRET_KEY": "x"})
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite:///passed.db"
+
+
+def test_secret_key_generated_once_per_instance(tmp_path):
+    from portal.security import instance_secret_key
+
+    first = instance_secret_key(str(tmp_path))
+    assert len(first) == 64
+    assert instance_secret_key(str(tmp_path)) == first
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_cli_groups_registered(app):
+    commands = app.cli.list_commands(None)
+    for name in ("seed", "search", "users", "translate", "bootstrap"):
+        assert name in commands
