@@ -3,7 +3,7 @@
 from flask import Flask
 
 from portal import config as settings
-from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
+from portal.extensions import csrf, db, limiter, login_manager, migrate
 
 __version__ = "0.1.0"
 

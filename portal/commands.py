@@ -138,7 +138,8 @@ def translate_extract() -> None:
 def translate_update() -> None:
     """Extract, then merge new messages into every catalog."""
     translate_extract.callback()
-    _pybabel("update", "-i", "translations/messages.pot", "-d", "translations", "--no-fuzzy-matching")
+    _pybabel("update", "-i", "translations/messages.pot", "-d", "translations",
+             "--no-fuzzy-matching")
 
 
 @translate_cli.command("compile")

@@ -7,7 +7,9 @@ LABELS = {
         "national": _l("国家级"), "provincial": _l("省级"), "municipal": _l("市级"),
         "county": _l("县（区）级"), "zone": _l("开发区"),
     },
-    "policy_status": {"in_force": _l("现行有效"), "expired": _l("已失效"), "draft": _l("征求意见稿")},
+    "policy_status": {
+        "in_force": _l("现行有效"), "expired": _l("已失效"), "draft": _l("征求意见稿"),
+    },
     "benefit_mode": {
         "automatic": _l("免申即享"), "instant": _l("即申即享"), "application": _l("申报"),
     },
@@ -22,13 +24,15 @@ LABELS = {
         "warehouse": _l("仓储物流"), "incubator": _l("孵化载体"),
     },
     "land_use": {
-        "industrial": _l("工业用地"), "logistics": _l("物流仓储用地"), "commercial": _l("商业服务业用地"),
-        "research": _l("科研用地"), "mixed": _l("混合用地"), "agricultural": _l("农业设施用地"),
+        "industrial": _l("工业用地"), "logistics": _l("物流仓储用地"),
+        "commercial": _l("商业服务业用地"), "research": _l("科研用地"), "mixed": _l("混合用地"),
+        "agricultural": _l("农业设施用地"),
     },
     "availability": {"available": _l("可供应"), "reserved": _l("洽谈中"), "taken": _l("已落地")},
     "readiness": {
-        "road": _l("通路"), "water": _l("通给水"), "drainage": _l("通排水"), "power": _l("通电"),
-        "telecom": _l("通信"), "gas": _l("通燃气"), "heat": _l("通热力"), "levelled": _l("场地平整"),
+        "road": _l("通路"), "water": _l("通给水"), "drainage": _l("通排水"),
+        "power": _l("通电"), "telecom": _l("通信"), "gas": _l("通燃气"), "heat": _l("通热力"),
+        "levelled": _l("场地平整"),
     },
     "opportunity_kind": {
         "scene": _l("场景机会"), "project": _l("招商项目"), "challenge": _l("揭榜挂帅"),

@@ -1,0 +1,81 @@
+from portal.extensions import db
+from portal.models import AuditEvent
+from tests import factories
+
+
+def test_dashboard_needs_login(client):
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert "/admin/login" in response.headers["Location"]
+
+
+def test_login_and_logout(client, app):
+    factories.staff(email="officer@example.gov.cn", password="s3cure-pass")
+    db.session.commit()
+    response = client.post("/admin/login", data={"email": "Officer@example.gov.cn",
+                                                  "password": "s3cure-pass"})
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
+    assert db.session.scalar(db.select(db.func.count(AuditEvent.id)).filter_by(
+        action="login")) == 1
+    client.post("/admin/logout")
+    assert client.get("/admin/").status_code == 302
+
+
+def test_wrong_password_is_an_error_with_summary(client, app):
+    factories.staff(email="officer@example.gov.cn", password="s3cure-pass")
+    db.session.commit()
+    html = client.post("/admin/login", data={"email": "officer@example.gov.cn",
+                                             "password": "nope"}).get_data(as_text=True)
+    assert "<title>错误：" in html
+    assert "电子邮箱或密码不正确" in html
+    assert 'value="officer@example.gov.cn"' in html  # input kept
+
+
+def test_invalid_email_message_beside_the_field(client):
+    html = client.post("/admin/login", data={"email": "not-an-email", "password": "x"}
+                       ).get_data(as_text=True)
+    assert "输入正确格式的电子邮箱" in html
+    assert 'href="#email"' in html
+
+
+def test_inactive_user_cannot_log_in(client, app):
+    factories.staff(email="gone@example.gov.cn", password="pw-123456", active=False)
+    db.session.commit()
+    client.post("/admin/login", data={"email": "gone@example.gov.cn", "password": "pw-123456"})
+    assert client.get("/admin/").status_code == 302
+
+
+def test_cli_users_create(runner, app):
+    result = runner.invoke(args=["users", "create", "bureau@example.gov.cn", "--role", "bureau",
+                                 "--password", "pw-abcdef"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["users", "create", "bureau@example.gov.cn", "--role", "bureau",
+                                 "--password", "pw-abcdef"])
+    assert result.exit_code != 0 and "exists" in result.output
+    result = runner.invoke(args=["users", "create", "c@example.gov.cn", "--role", "region",
+                                 "--password", "pw-abcdef"])
+    assert result.exit_code != 0 and "--region" in result.output
+
+
+def test_bootstrap_loads_pack_and_creates_the_first_admin(runner, app, monkeypatch):
+    monkeypatch.setenv("PORTAL_ADMIN_EMAIL", "first@example.gov.cn")
+    monkeypatch.setenv("PORTAL_ADMIN_PASSWORD", "first-pass-1")
+    result = runner.invoke(args=["bootstrap"])
+    assert result.exit_code == 0, result.output
+    assert "first@example.gov.cn" in result.output
+    assert "indexed" in result.output
+    client = app.test_client()
+    client.post("/admin/login", data={"email": "first@example.gov.cn",
+                                      "password": "first-pass-1"})
+    assert client.get("/admin/").status_code == 200
+
+
+def test_bootstrap_generates_a_password_once(runner, app, monkeypatch):
+    monkeypatch.delenv("PORTAL_ADMIN_EMAIL", raising=False)
+    monkeypatch.delenv("PORTAL_ADMIN_PASSWORD", raising=False)
+    first = runner.invoke(args=["bootstrap"])
+    assert "admin@example.com / " in first.output
+    second = runner.invoke(args=["bootstrap"])
+    assert "admin@example.com / " not in second.output
+    assert "/admin/login" in second.output

@@ -1,0 +1,71 @@
+"""What a person sees, in the real Chromium (Debian's /usr/bin/chromium)."""
+
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium (.ci/run installs it)"),
+]
+
+
+@pytest.fixture(scope="module")
+def live_server(site_app):
+    site_app.config.update(SERVER_NAME=None)
+    server = make_server("127.0.0.1", 0, site_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    site_app.config.update(SERVER_NAME="portal.test")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield instance
+        instance.close()
+
+
+def test_phone_visitor_switches_language_on_a_policy_search(live_server, browser):
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    foreign = []
+    page.on("request", lambda r: foreign.append(r.url)
+            if not r.url.startswith(live_server) else None)
+    page.goto(f"{live_server}/zh/")
+    assert page.locator("html").get_attribute("lang") == "zh-Hans"
+    page.get_by_label("搜索政策").fill("土地")
+    page.get_by_role("button", name="搜索").click()
+    page.wait_for_url("**/zh/policies/?q=*")
+    assert page.locator("main li.card").count() > 0
+    page.get_by_role("link", name="English").click()
+    page.wait_for_url("**/en/policies/?q=*")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("heading", level=1).inner_text() == "Policies"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "policies-en-phone.png"), full_page=True)
+    assert foreign == []
+    page.close()
+
+
+def test_skip_link_moves_focus_to_main(live_server, browser):
+    page = browser.new_page()
+    page.goto(f"{live_server}/zh/")
+    page.keyboard.press("Tab")
+    skip = page.locator(".skip-link")
+    assert skip.evaluate("el => el === document.activeElement")
+    assert skip.is_visible()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.close()
