@@ -28,7 +28,7 @@ run: $(VENV)/.installed translations
 	$(VENV)/bin/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --access-logfile - wsgi:app
 
 test: $(VENV)/.test-installed translations
-	$(PY) -m pytest
+	$(PY) -m pytest --cov --cov-report=term-missing:skip-covered
 
 lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check portal search seed tests bench wsgi.py

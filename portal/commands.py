@@ -7,7 +7,7 @@ import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from portal.extensions import db
 from portal.models import ROLES, Region, User
@@ -28,6 +28,10 @@ def register(app: Flask) -> None:
 @click.argument("pack", default="")
 def seed_load(pack: str) -> None:
     """Load a data pack (default: PORTAL_DATA_PACK, datong). Safe to run again."""
+    load(pack)
+
+
+def load(pack: str) -> None:
     from seed.loader import PackError, load_pack
 
     try:
@@ -93,13 +97,14 @@ def create_user(email: str, password: str, *, role: str, region=None, name: str 
 
 
 @click.command("bootstrap")
+@with_appcontext
 def bootstrap() -> None:
     """What `make run` does after migrations: demo data when empty, the index, the first admin."""
     from portal.models import Policy
 
     if db.session.query(Policy).count() == 0:
         click.echo("empty database: loading the data pack")
-        seed_load.callback(pack="")
+        load("")
     else:
         _reindex_or_warn()
     ensure_admin()
@@ -137,7 +142,7 @@ def translate_extract() -> None:
 @translate_cli.command("update")
 def translate_update() -> None:
     """Extract, then merge new messages into every catalog."""
-    translate_extract.callback()
+    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-o", "translations/messages.pot", ".")
     _pybabel("update", "-i", "translations/messages.pot", "-d", "translations",
              "--no-fuzzy-matching")
 

@@ -28,7 +28,8 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Asia/Shanghai")
     app.url_value_preprocessor(_pull_lang)
     app.url_defaults(_add_lang)
-    app.context_processor(_template_globals)
+    app.context_processor(_request_globals)
+    app.jinja_env.globals.update(_template_globals())
     app.add_template_filter(atom_date)
     app.after_request(_remember_lang)
 
@@ -123,13 +124,16 @@ def portal_region_name() -> str:
     return g.portal_region_name
 
 
+def _request_globals() -> dict:
+    lang = current_lang()
+    return {"lang": lang, "html_lang": HTML_LANG[lang]}
+
+
 def _template_globals() -> dict:
+    """Globals that imported macros see too (context processors reach only the page)."""
     from portal.labels import FIGURE_LABELS, LABELS
 
-    lang = current_lang()
     return {
-        "lang": lang,
-        "html_lang": HTML_LANG[lang],
         "languages": LANGUAGE_NAMES,
         "labels": LABELS,
         "figure_labels": FIGURE_LABELS,

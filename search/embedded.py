@@ -66,12 +66,12 @@ class EmbeddedEngine(SearchEngine):
                 raise SearchUnavailable(str(exc)) from exc
             try:
                 for kind in delete_kinds:
-                    writer.delete_documents("kind", kind)
+                    writer.delete_documents_by_term("kind", kind)
                 for uid in delete_uids:
-                    writer.delete_documents("uid", uid)
+                    writer.delete_documents_by_term("uid", uid)
                 for doc in documents:
                     uid = f"{doc.kind}:{doc.id}"
-                    writer.delete_documents("uid", uid)
+                    writer.delete_documents_by_term("uid", uid)
                     writer.add_document(tantivy.Document(
                         uid=uid, kind=doc.kind, id=doc.id, title=doc.title, body=doc.body))
                 writer.commit()

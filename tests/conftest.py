@@ -8,6 +8,7 @@ PORTAL_TEST_DATABASE_URL names a server database), migrated with Alembic.
 
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -84,16 +85,30 @@ def _scratch_app(databases, tmp_path_factory):
 
 
 @pytest.fixture
-def app(_scratch_app):
-    """An empty migrated database; every row a test writes is deleted after it."""
+def app(_scratch_app, tmp_path):
+    """An empty migrated database and search index; what a test writes is deleted after it.
+
+    No app context stays pushed: each test-client request gets its own, as in production
+    (a shared one would carry ``g`` and the locale from one request into the next).
+    """
+    _scratch_app.config["SEARCH_INDEX_DIR"] = str(tmp_path / "search")
+    _scratch_app.extensions.pop("search", None)
+    yield _scratch_app
     with _scratch_app.app_context():
-        yield _scratch_app
-        db.session.rollback()
         db.session.remove()
         with db.engine.begin() as conn:
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
     _scratch_app.extensions.pop("search", None)
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context on the empty database, for tests that use ``db.session`` directly."""
+    with app.app_context():
+        yield
+        db.session.rollback()
+        db.session.remove()
 
 
 @pytest.fixture
@@ -122,6 +137,19 @@ def site_app(databases, tmp_path_factory):
 
 @pytest.fixture
 def site_client(site_app):
-    with site_app.app_context():
-        yield site_app.test_client()
-        db.session.remove()
+    return site_app.test_client()
+
+
+@pytest.fixture
+def site_db(site_app):
+    """``with site_db() as session:`` reads the Datong database between requests."""
+
+    @contextmanager
+    def session():
+        with site_app.app_context():
+            try:
+                yield db.session
+            finally:
+                db.session.remove()
+
+    return session

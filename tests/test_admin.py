@@ -9,22 +9,27 @@ def test_dashboard_needs_login(client):
     assert "/admin/login" in response.headers["Location"]
 
 
+def _staff(app, **kw):
+    with app.app_context():
+        factories.staff(**kw)
+        db.session.commit()
+
+
 def test_login_and_logout(client, app):
-    factories.staff(email="officer@example.gov.cn", password="s3cure-pass")
-    db.session.commit()
+    _staff(app, email="officer@example.gov.cn", password="s3cure-pass")
     response = client.post("/admin/login", data={"email": "Officer@example.gov.cn",
                                                   "password": "s3cure-pass"})
     assert response.status_code == 302
     assert client.get("/admin/").status_code == 200
-    assert db.session.scalar(db.select(db.func.count(AuditEvent.id)).filter_by(
-        action="login")) == 1
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(AuditEvent.id)).filter_by(
+            action="login")) == 1
     client.post("/admin/logout")
     assert client.get("/admin/").status_code == 302
 
 
 def test_wrong_password_is_an_error_with_summary(client, app):
-    factories.staff(email="officer@example.gov.cn", password="s3cure-pass")
-    db.session.commit()
+    _staff(app, email="officer@example.gov.cn", password="s3cure-pass")
     html = client.post("/admin/login", data={"email": "officer@example.gov.cn",
                                              "password": "nope"}).get_data(as_text=True)
     assert "<title>错误：" in html
@@ -40,8 +45,7 @@ def test_invalid_email_message_beside_the_field(client):
 
 
 def test_inactive_user_cannot_log_in(client, app):
-    factories.staff(email="gone@example.gov.cn", password="pw-123456", active=False)
-    db.session.commit()
+    _staff(app, email="gone@example.gov.cn", password="pw-123456", active=False)
     client.post("/admin/login", data={"email": "gone@example.gov.cn", "password": "pw-123456"})
     assert client.get("/admin/").status_code == 302
 

@@ -51,7 +51,7 @@ def test_seed_text_is_rejoined(site_app):
         assert "充分发挥市场在资源配置中的决定性作用" in body
 
 
-def test_load_twice_leaves_the_same_counts(app):
+def test_load_twice_leaves_the_same_counts(ctx):
     first = load_pack("datong")
     second = load_pack("datong")
     assert first == second
@@ -109,7 +109,7 @@ BAD_RECORDS = {
 
 
 @pytest.mark.parametrize("case", BAD_RECORDS, ids=list(BAD_RECORDS))
-def test_bad_record_names_file_record_field_and_changes_nothing(app, bad_pack, case):
+def test_bad_record_names_file_record_field_and_changes_nothing(ctx, bad_pack, case):
     filename, edit, breaker, field, value = BAD_RECORDS[case]
     load_pack("datong")
     # A good edit in an earlier file must not survive a failure in a later one.
@@ -129,14 +129,14 @@ def test_bad_record_names_file_record_field_and_changes_nothing(app, bad_pack, c
     assert db.session.scalars(db.select(Region.name).order_by(Region.id)).first() == root_name
 
 
-def test_bad_record_into_an_empty_database_writes_nothing(app, bad_pack):
+def test_bad_record_into_an_empty_database_writes_nothing(ctx, bad_pack):
     _edit_geojson(bad_pack / "sites.geojson", _break_area)
     with pytest.raises(PackError):
         load_pack(str(bad_pack))
     assert all(n == 0 for n in counts().values())
 
 
-def test_missing_title_message_names_the_record_key(app, bad_pack):
+def test_missing_title_message_names_the_record_key(ctx, bad_pack):
     records = yaml.safe_load((bad_pack / "policies.yaml").read_text("utf-8"))
     key = records[7]["key"]
     _edit_yaml(bad_pack / "policies.yaml", _break_title)
@@ -146,7 +146,7 @@ def test_missing_title_message_names_the_record_key(app, bad_pack):
     assert error.value.field == "title"
 
 
-def test_parcel_outside_its_zone_is_refused(app, bad_pack):
+def test_parcel_outside_its_zone_is_refused(ctx, bad_pack):
     def move_far(features):
         parcel = _first_parcel(features)
         parcel["geometry"]["coordinates"] = [[[x + 3, y] for x, y, *_ in ring]
@@ -157,7 +157,7 @@ def test_parcel_outside_its_zone_is_refused(app, bad_pack):
     assert error.value.field == "geometry"
 
 
-def test_self_intersecting_polygon_is_refused(app, bad_pack):
+def test_self_intersecting_polygon_is_refused(ctx, bad_pack):
     def bowtie(features):
         parcel = _first_parcel(features)
         (x0, y0), (x1, y1) = parcel["geometry"]["coordinates"][0][0][:2], \
@@ -169,7 +169,7 @@ def test_self_intersecting_polygon_is_refused(app, bad_pack):
     assert "Self-intersection" in str(error.value) or "几何无效" in str(error.value)
 
 
-def test_not_a_pack(app, tmp_path):
+def test_not_a_pack(ctx, tmp_path):
     with pytest.raises(PackError):
         read_pack(str(tmp_path))
 

@@ -24,7 +24,7 @@ def _fails(row):
     db.session.rollback()
 
 
-def test_factories_build_valid_rows(app):
+def test_factories_build_valid_rows(ctx):
     site = factories.parcel()
     policy = factories.policy()
     user = factories.staff()
@@ -34,13 +34,13 @@ def test_factories_build_valid_rows(app):
     assert user.check_password("correct horse") and not user.check_password("wrong")
 
 
-def test_negative_area_refused(app):
+def test_negative_area_refused(ctx):
     region = factories.region()
     _fails(Site(key="neg", kind="parcel", name="x", region=region, land_use="industrial",
                 area_mu=-1, geometry={}, latitude=40, longitude=113))
 
 
-def test_parcel_needs_area_and_carrier_needs_floor_area(app):
+def test_parcel_needs_area_and_carrier_needs_floor_area(ctx):
     region = factories.region()
     _fails(Site(key="a", kind="parcel", name="x", region=factories.region(slug="r2"),
                 land_use="industrial", geometry={}, latitude=40, longitude=113))
@@ -48,37 +48,37 @@ def test_parcel_needs_area_and_carrier_needs_floor_area(app):
                 geometry={}, latitude=40, longitude=113))
 
 
-def test_unknown_status_and_level_refused(app):
+def test_unknown_status_and_level_refused(ctx):
     _fails(Policy(key="x", title="t", issuer="i", level="galactic", published=date(2026, 1, 1),
                   status="in_force", body="b"))
     _fails(Policy(key="y", title="t", issuer="i", level="municipal", published=date(2026, 1, 1),
                   status="maybe", body="b"))
 
 
-def test_empty_title_refused(app):
+def test_empty_title_refused(ctx):
     _fails(Policy(key="x", title="", issuer="i", level="municipal", published=date(2026, 1, 1),
                   status="in_force", body="b"))
 
 
-def test_effective_dates_ordered(app):
+def test_effective_dates_ordered(ctx):
     _fails(Policy(key="x", title="t", issuer="i", level="municipal", published=date(2026, 1, 1),
                   status="in_force", body="b", effective_from=date(2026, 5, 1),
                   effective_to=date(2026, 1, 1)))
 
 
-def test_plot_ratio_bounds_ordered(app):
+def test_plot_ratio_bounds_ordered(ctx):
     _fails(Site(
         key="pr", kind="parcel", name="x", region=factories.region(), land_use="industrial",
         area_mu=10, geometry={}, latitude=40, longitude=113, min_plot_ratio=2.0,
         max_plot_ratio=1.0))
 
 
-def test_opportunity_deadline_after_published(app):
+def test_opportunity_deadline_after_published(ctx):
     _fails(Opportunity(key="o", kind="scene", title="t", published=date(2026, 3, 1),
                        deadline=date(2026, 2, 1)))
 
 
-def test_timeline_event_belongs_to_exactly_one_ticket(app):
+def test_timeline_event_belongs_to_exactly_one_ticket(ctx):
     _fails(TicketEvent(status="submitted"))
     now = datetime.now(UTC)
     demand = Demand(ticket="D-1", access_code_hash="h", contact_name="张三", consent_at=now,
@@ -91,22 +91,22 @@ def test_timeline_event_belongs_to_exactly_one_ticket(app):
     _fails(TicketEvent(status="submitted", demand_id=demand.id, complaint_id=complaint.id))
 
 
-def test_complaint_rating_between_one_and_five(app):
+def test_complaint_rating_between_one_and_five(ctx):
     _fails(Complaint(ticket="C-2", access_code_hash="h", contact_name="李四",
                      consent_at=datetime.now(UTC), category="policy", respondent_name="某局",
                      facts="事实", rating=6))
 
 
-def test_region_role_needs_a_region(app):
+def test_region_role_needs_a_region(ctx):
     _fails(User(email="county@example.gov.cn", role="region", password_hash="x"))
 
 
-def test_batch_rate_is_a_percentage(app):
+def test_batch_rate_is_a_percentage(ctx):
     _fails(BatchFigure(key="b", area="大同市", period="2023", batch="signed", projects=1,
                        rate_percent=120))
 
 
-def test_translation_falls_back_to_chinese(app):
+def test_translation_falls_back_to_chinese(ctx):
     policy = factories.policy(translations={"en": {"title": "Test policy"}})
     assert policy.tr("title", "en") == "Test policy"
     assert policy.tr("title", "ja") == "测试政策"
@@ -114,7 +114,7 @@ def test_translation_falls_back_to_chinese(app):
     assert policy.is_translated("title", "en") and not policy.is_translated("title", "ja")
 
 
-def test_region_hierarchy(app):
+def test_region_hierarchy(ctx):
     province = factories.region(slug="p", kind="province")
     city = factories.region(slug="c", kind="city", parent=province)
     zone = factories.region(slug="z", kind="zone", parent=city)

@@ -11,18 +11,24 @@ LANGS = ("zh", "en")
 LIST_PAGES = ("", "environment/", "policies/", "sites/", "opportunities/", "services")
 
 
-def _first(model):
-    return db.session.scalars(db.select(model).order_by(model.id)).first()
+def _first_id(session, model):
+    return session.scalars(db.select(model.id).order_by(model.id)).first()
 
 
-def detail_paths():
-    region = _first(Region)
-    zone = db.session.scalars(db.select(Region).filter_by(kind="zone")).first()
-    industry = db.session.scalars(
-        db.select(Industry).where(Industry.chain_nodes.any())).first()
-    return [f"regions/{region.slug}", f"regions/{zone.slug}", f"industries/{industry.slug}",
-            f"policies/{_first(Policy).id}", f"sites/{_first(Site).id}",
-            f"opportunities/{_first(Opportunity).id}"]
+def _one(session, model, **filters):
+    return session.scalars(db.select(model).filter_by(**filters)).first()
+
+
+@pytest.fixture
+def detail_paths(site_db):
+    with site_db() as s:
+        region = _one(s, Region, kind="city").slug
+        zone = _one(s, Region, kind="zone").slug
+        industry = s.scalars(
+            db.select(Industry.slug).where(Industry.chain_nodes.any())).first()
+        return [f"regions/{region}", f"regions/{zone}", f"industries/{industry}",
+                f"policies/{_first_id(s, Policy)}", f"sites/{_first_id(s, Site)}",
+                f"opportunities/{_first_id(s, Opportunity)}"]
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -37,28 +43,30 @@ def test_list_pages_render(site_client, lang, page):
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_detail_pages_render(site_client, lang):
-    for path in detail_paths():
+def test_detail_pages_render(site_client, detail_paths, lang):
+    for path in detail_paths:
         response = site_client.get(f"/{lang}/{path}")
         assert response.status_code == 200, path
 
 
-def test_home_is_built_from_the_database(site_client):
+def test_home_is_built_from_the_database(site_client, site_db):
+    with site_db() as s:
+        newest = s.scalars(db.select(Policy.title).order_by(Policy.published.desc())).first()
     html = site_client.get("/zh/").get_data(as_text=True)
-    newest = db.session.scalars(db.select(Policy).order_by(Policy.published.desc())).first()
-    assert newest.title in html
+    assert newest in html
     assert "大同市" in html
     for batch_label in ("签约一批", "开工一批", "投产一批"):
         assert batch_label in html
     assert "223.7" in html  # seed 003: 签约一批 115 projects, 223.7 亿元
 
 
-def test_english_pages_are_translated(site_client):
+def test_english_pages_are_translated(site_client, site_db):
+    with site_db() as s:
+        name = _one(s, Region, slug="datong").tr("name", "en")
     html = site_client.get("/en/").get_data(as_text=True)
     assert "Policies" in html
     assert "政策查询" not in html  # navigation comes from the en catalog
-    region = db.session.scalars(db.select(Region).filter_by(slug="datong")).one()
-    assert region.tr("name", "en") in html
+    assert name in html
 
 
 def test_ja_ko_ru_prefixes_are_accepted(site_client):
@@ -108,53 +116,61 @@ def test_404_page_in_the_page_language(site_client):
     assert '<html lang="en">' in en.get_data(as_text=True)
 
 
-def test_demo_records_are_marked_on_the_page(site_client):
-    demo = db.session.scalars(db.select(Site).filter_by(is_demo=True)).first()
-    html = site_client.get(f"/zh/sites/{demo.id}").get_data(as_text=True)
+def test_demo_records_are_marked_on_the_page(site_client, site_db):
+    with site_db() as s:
+        demo = _one(s, Site, is_demo=True).id
+    html = site_client.get(f"/zh/sites/{demo}").get_data(as_text=True)
     assert "演示数据" in html
-    html = site_client.get(f"/en/sites/{demo.id}").get_data(as_text=True)
+    html = site_client.get(f"/en/sites/{demo}").get_data(as_text=True)
     assert "Demo data" in html
 
 
-def test_real_policy_is_not_marked_demo(site_client):
-    real = db.session.scalars(db.select(Policy).filter_by(key="seed-000")).one()
-    html = site_client.get(f"/zh/policies/{real.id}").get_data(as_text=True)
+def test_real_policy_is_not_marked_demo(site_client, site_db):
+    with site_db() as s:
+        real = _one(s, Policy, key="seed-000").id
+    html = site_client.get(f"/zh/policies/{real}").get_data(as_text=True)
     assert "同政发〔2026〕2号" in html
     assert 'class="badge badge-demo"' not in html
 
 
-def test_policy_text_keeps_its_structure(site_client):
-    real = db.session.scalars(db.select(Policy).filter_by(key="seed-000")).one()
-    html = site_client.get(f"/zh/policies/{real.id}").get_data(as_text=True)
+def test_policy_text_keeps_its_structure(site_client, site_db):
+    with site_db() as s:
+        real = _one(s, Policy, key="seed-000").id
+    html = site_client.get(f"/zh/policies/{real}").get_data(as_text=True)
     assert "<h3>一、高位协同推进，强化招商评估管理</h3>" in html
     assert "<h4>（一）构建纵横联动招商服务体系</h4>" in html
 
 
-def test_draft_policy_badge(site_client):
-    draft = db.session.scalars(db.select(Policy).filter_by(key="seed-002")).one()
-    assert draft.status == "draft"
-    html = site_client.get(f"/zh/policies/{draft.id}").get_data(as_text=True)
+def test_draft_policy_badge(site_client, site_db):
+    with site_db() as s:
+        draft = _one(s, Policy, key="seed-002")
+        draft_id, status = draft.id, draft.status
+    assert status == "draft"
+    html = site_client.get(f"/zh/policies/{draft_id}").get_data(as_text=True)
     assert "征求意见稿" in html
 
 
-def test_policy_search_finds_a_phrase_split_across_a_print_line(site_client):
+def test_policy_search_finds_a_phrase_split_across_a_print_line(site_client, site_db):
     # In the raw 001 text this phrase is broken over two lines; cleaned, search finds it.
+    with site_db() as s:
+        real = _one(s, Policy, key="seed-001").id
     html = site_client.get("/zh/policies/?q=资源配置").get_data(as_text=True)
-    real = db.session.scalars(db.select(Policy).filter_by(key="seed-001")).one()
-    assert f"/zh/policies/{real.id}" in html
+    assert f"/zh/policies/{real}" in html
     assert "<b>资源配置</b>" in html or "<b>资源</b><b>配置</b>" in html
 
 
-def test_policy_filters_narrow_the_list(site_client):
-    all_count = db.session.scalar(db.select(db.func.count(Policy.id)))
-    drafts = db.session.scalar(db.select(db.func.count(Policy.id)).filter_by(status="draft"))
+def test_policy_filters_narrow_the_list(site_client, site_db):
+    with site_db() as s:
+        all_count = s.scalar(db.select(db.func.count(Policy.id)))
+        drafts = s.scalar(db.select(db.func.count(Policy.id)).filter_by(status="draft"))
     html = site_client.get("/zh/policies/?status=draft").get_data(as_text=True)
     assert f"共 {drafts} 项政策" in html
     assert drafts < all_count
 
 
-def test_site_list_filters_by_kind(site_client):
-    parcels = db.session.scalar(db.select(db.func.count(Site.id)).filter_by(kind="parcel"))
+def test_site_list_filters_by_kind(site_client, site_db):
+    with site_db() as s:
+        parcels = s.scalar(db.select(db.func.count(Site.id)).filter_by(kind="parcel"))
     html = site_client.get("/zh/sites/?kind=parcel").get_data(as_text=True)
     assert f"共 {parcels} 处" in html
 
