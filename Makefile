@@ -34,7 +34,7 @@ lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check portal search seed tests bench wsgi.py
 
 bench: $(VENV)/.installed
-	@for b in bench/*/run.py; do [ -f "$$b" ] && $(PY) "$$b" || true; done
+	@for b in bench/*/run.py; do echo "== $$b"; $(PY) "$$b" || exit 1; done
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -116,11 +116,20 @@ def atom_date(value) -> str:
 
 
 def portal_region_name() -> str:
+    """The deployment's region for the page header; empty when the database cannot say
+    (error pages must render while the database is down)."""
     if "portal_region_name" not in g:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from portal.extensions import db
         from portal.showcase.services import root_region
 
-        region = root_region()
-        g.portal_region_name = region.tr("name") if region else ""
+        try:
+            region = root_region()
+            g.portal_region_name = region.tr("name") if region else ""
+        except SQLAlchemyError:
+            db.session.rollback()
+            g.portal_region_name = ""
     return g.portal_region_name
 
 

@@ -1,0 +1,85 @@
+"""The JSON API's shapes that outside platforms rely on (PRODUCT.md)."""
+
+import pytest
+
+from portal import create_app
+
+
+def test_policies_list_shape(site_client):
+    body = site_client.get("/api/v1/policies?level=municipal").get_json()
+    assert body["total"] > 0
+    item = body["items"][0]
+    assert set(item) >= {"id", "title", "doc_number", "issuer", "level", "published", "status",
+                         "snippet", "url"}
+    assert all(i["level"] == "municipal" for i in body["items"])
+    assert "level" in body["facets"]
+
+
+def test_policy_search_through_the_api_highlights(site_client):
+    body = site_client.get("/api/v1/policies?q=标准地").get_json()
+    assert body["total"] > 0
+    assert any("<b>" in i["snippet"] for i in body["items"])
+
+
+def test_policy_detail_in_english_falls_back_per_field(site_client):
+    listing = site_client.get("/api/v1/policies").get_json()
+    policy_id = listing["items"][0]["id"]
+    zh = site_client.get(f"/api/v1/policies/{policy_id}").get_json()
+    en = site_client.get(f"/api/v1/policies/{policy_id}?lang=en").get_json()
+    assert zh["body"] and en["body"]
+    assert en["title"] != zh["title"]  # every pack policy has an English title
+    assert "/en/policies/" in en["url"]
+
+
+def test_unknown_policy_is_a_json_404(site_client):
+    response = site_client.get("/api/v1/policies/999999")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_sites_geojson(site_client):
+    body = site_client.get("/api/v1/sites.geojson").get_json()
+    assert body["type"] == "FeatureCollection"
+    kinds = {f["geometry"]["type"] for f in body["features"]}
+    assert kinds == {"Polygon", "Point"}
+    props = body["features"][0]["properties"]
+    assert set(props) >= {"id", "kind", "name", "area_mu", "region", "status", "url"}
+
+
+def test_sites_geojson_bbox_filters_and_rejects_junk(site_client):
+    everything = site_client.get("/api/v1/sites.geojson").get_json()["features"]
+    nothing = site_client.get("/api/v1/sites.geojson?bbox=0,0,1,1").get_json()["features"]
+    assert everything and nothing == []
+    bad = site_client.get("/api/v1/sites.geojson?bbox=a,b,c")
+    assert bad.status_code == 400
+    assert bad.get_json()["error"]["code"] == "bad_request"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/opportunities", "/api/v1/regions",
+                                  "/api/v1/industries"])
+def test_lists(site_client, path):
+    assert len(site_client.get(path).get_json()["items"]) > 0
+
+
+def test_openapi_document_lists_the_paths(site_client):
+    doc = site_client.get("/api/v1/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.")
+    assert {"/policies", "/policies/{policy_id}", "/sites.geojson", "/regions"} <= set(
+        doc["paths"])
+
+
+def test_500_page_in_the_page_language(tmp_path):
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db",
+                      "SEARCH_INDEX_DIR": str(tmp_path / "s")})
+
+    @app.get("/<lang:lang>/boom")
+    def boom():
+        raise RuntimeError("deliberate")
+
+    app.logger.disabled = True
+    client = app.test_client()
+    zh, en = client.get("/zh/boom"), client.get("/en/boom")
+    assert zh.status_code == en.status_code == 500
+    assert "服务器出现错误" in zh.get_data(as_text=True)
+    assert '<html lang="en">' in en.get_data(as_text=True)
+    assert "服务器出现错误" not in en.get_data(as_text=True)
