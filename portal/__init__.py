@@ -15,6 +15,7 @@ BLUEPRINTS = (
     "portal.intake.views",
     "portal.tracking.views",
     "portal.services_chain.views",
+    "portal.sitesearch.views",
     "portal.admin.views",
     "portal.api.views",
     "portal.meta.views",
@@ -32,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_config(app, config)
     register_extensions(app)
     register_i18n(app)
+    register_search(app)
     register_blueprints(app)
     register_errors(app)
     register_commands(app)
@@ -67,6 +69,13 @@ def register_i18n(app: Flask) -> None:
     from portal import i18n
 
     i18n.init_app(app)
+
+
+def register_search(app: Flask) -> None:
+    """Index changes travel through the outbox; the engine itself is made on first use."""
+    from portal import indexing
+
+    indexing.register()
 
 
 def register_blueprints(app: Flask) -> None:

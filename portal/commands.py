@@ -156,3 +156,19 @@ def translate_compile() -> None:
 @click.argument("locale")
 def translate_init(locale: str) -> None:
     _pybabel("init", "-i", "translations/messages.pot", "-d", "translations", "-l", locale)
+
+
+@search_cli.command("drain")
+def search_drain() -> None:
+    """Apply index jobs left waiting in the outbox (engine was down or locked)."""
+    from portal.indexing import drain
+
+    total = 0
+    while True:
+        applied, waiting = drain()
+        total += applied
+        if waiting:
+            raise click.ClickException(f"search engine unavailable; {waiting} jobs still wait")
+        if not applied:
+            break
+    click.echo(f"applied {total} index jobs")

@@ -23,6 +23,8 @@ def from_env(environ=None) -> dict:
         "SECRET_KEY": env.get("PORTAL_SECRET_KEY") or None,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SEARCH_URL": env.get("PORTAL_ELASTICSEARCH_URL", ""),
+        "SEARCH_ANALYZER": env.get("PORTAL_ELASTICSEARCH_ANALYZER", ""),
+        "SEARCH_PREFIX": env.get("PORTAL_ELASTICSEARCH_PREFIX", "portal"),
         "SEARCH_INDEX_DIR": env.get("PORTAL_SEARCH_DIR") or str(INSTANCE / "search"),
         "RATELIMIT_STORAGE_URI": env.get("PORTAL_REDIS_URL") or "memory://",
         "PORTAL_RATELIMIT": ratelimit,

@@ -2,16 +2,18 @@
 
 from flask import Flask, current_app
 
-from .base import Document, Hits, SearchEngine, SearchUnavailable
+from .base import Document, Hits, Query, SearchEngine, SearchUnavailable
 
-__all__ = ["Document", "Hits", "SearchEngine", "SearchUnavailable", "engine", "make_engine"]
+__all__ = ["Document", "Hits", "Query", "SearchEngine", "SearchUnavailable", "engine",
+           "make_engine"]
 
 
 def make_engine(config) -> SearchEngine:
     if config.get("SEARCH_URL"):
         from .elastic import ElasticEngine
 
-        return ElasticEngine(config["SEARCH_URL"])
+        return ElasticEngine(config["SEARCH_URL"], prefix=config.get("SEARCH_PREFIX") or "portal",
+                             analyzer=config.get("SEARCH_ANALYZER") or None)
     from .embedded import EmbeddedEngine
 
     return EmbeddedEngine(config["SEARCH_INDEX_DIR"])

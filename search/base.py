@@ -1,11 +1,15 @@
 """The interface every search engine implements.
 
 The database is the source of truth; an engine holds a rebuildable copy. A search answers
-ranked ids (the database loads the rows in that order) with highlighted snippets.
+ranked ids (the database loads the rows in that order), the total, facet counts and
+highlighted snippets cut from the original text.
 """
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from datetime import date
+
+SORTS = ("relevance", "date")
 
 
 @dataclass
@@ -14,13 +18,30 @@ class Document:
     id: int
     title: str
     body: str
-    filters: dict[str, str] = field(default_factory=dict)
+    # Filterable, facetable keyword fields; a list holds several values (topics).
+    fields: dict[str, str | list[str]] = field(default_factory=dict)
+    published: date | None = None
+
+
+@dataclass
+class Query:
+    kind: str
+    text: str = ""
+    # field → accepted values (a document matches when it has any of them)
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    facets: tuple[str, ...] = ()
+    sort: str = "relevance"
+    offset: int = 0
+    limit: int = 20
 
 
 @dataclass
 class Hits:
     ids: list[int]
     total: int
+    # field → value → number of matching documents. A facet's own filter is left out of
+    # its counts, so a visitor sees what choosing another value would give.
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
     snippets: dict[int, str] = field(default_factory=dict)
 
 
@@ -40,10 +61,10 @@ class SearchEngine(ABC):
 
     @abstractmethod
     def rebuild(self, documents: list[Document]) -> None:
-        """Replace the whole index with ``documents``."""
+        """Replace the whole index with ``documents``; searches keep answering meanwhile."""
 
     @abstractmethod
-    def search(self, kind: str, query: str, *, offset: int = 0, limit: int = 20) -> Hits: ...
+    def search(self, query: Query) -> Hits: ...
 
     @abstractmethod
     def health(self) -> dict:

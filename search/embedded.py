@@ -1,38 +1,57 @@
-"""The embedded engine: tantivy with a 2-gram tokenizer over the original text.
+"""The embedded engine: tantivy over two-character grams of the original text.
 
-Bigrams find every substring of two or more characters, in Chinese as in Latin text, and
-snippets are cut from the original text. tantivy's n-gram tokenizer gives every gram the same
-position, so a longer term matches as "all its bigrams occur" — full recall, and a precision
-that is good for policy text but not exact. One process writes at a time (tantivy holds a lock);
-readers reload to see new commits.
+Every title and body is indexed as overlapping bigrams with their positions, so a term of
+any length is a phrase of bigrams and matches exactly where the text contains it — the
+substring recall Chinese readers expect (土地 inside 土地出让), with BM25 ranking. One-character
+terms match any bigram that contains the character. Keyword fields are fast fields:
+filters are term queries, facet counts are tantivy aggregations.
+
+tantivy lets one writer hold an index at a time: a second process that wants to write gets
+``SearchUnavailable`` and leaves its job in the outbox for later. Readers reload to see
+what other processes committed.
 """
 
 import re
 import threading
+import time
+from datetime import date
 from pathlib import Path
 
 import tantivy
 
-from .base import Document, Hits, SearchEngine, SearchUnavailable
+from .base import Document, Hits, Query, SearchEngine, SearchUnavailable
+from .text import bigrams, normalise, snippet, terms
 
-TOKENIZER = "bigram"
-FIELDS = ("title", "body")
-WRITER_HEAP = 50_000_000
+KEYWORD_FIELDS = ("type", "level", "status", "issuer", "topic", "industry", "region", "year",
+                  "land_use")
+TEXT_FIELDS = {"title": 3.0, "body": 1.0}
+WRITER_HEAP = 64_000_000
+RELOAD_EVERY = 0.5  # seconds between checks for other processes' commits
+FACET_SIZE = 500
 
 
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
-    builder.add_text_field("uid", stored=True, tokenizer_name="raw")
-    builder.add_text_field("kind", stored=True, tokenizer_name="raw")
+    builder.add_text_field("uid", stored=False, tokenizer_name="raw")
+    builder.add_text_field("kind", stored=False, tokenizer_name="raw")
     builder.add_integer_field("id", stored=True, indexed=True, fast=True)
-    for name in FIELDS:
-        builder.add_text_field(name, stored=True, tokenizer_name=TOKENIZER)
+    builder.add_integer_field("published", indexed=True, fast=True)
+    for name in TEXT_FIELDS:
+        builder.add_text_field(name, stored=True, tokenizer_name="raw")
+    for name in KEYWORD_FIELDS:
+        builder.add_text_field(name, stored=False, tokenizer_name="raw", fast=True)
     return builder.build()
 
 
-def bigrams(text: str) -> list[str]:
-    text = text.lower()
-    return [text[i:i + 2] for i in range(len(text) - 1)]
+def _tokens(text: str) -> tantivy.PreTokenizedString:
+    folded = normalise(text)
+    grams = bigrams(folded) if folded else []
+    return tantivy.PreTokenizedString(
+        text, [tantivy.Token(g, i, i, i + len(g)) for i, g in enumerate(grams)])
+
+
+def _day_number(value: date | None) -> int:
+    return value.toordinal() if value else 0
 
 
 class EmbeddedEngine(SearchEngine):
@@ -41,100 +60,155 @@ class EmbeddedEngine(SearchEngine):
     def __init__(self, directory: str):
         self.directory = Path(directory)
         self.schema = _schema()
-        self._index = None
+        self._index: tantivy.Index | None = None
         self._lock = threading.Lock()
+        self._reloaded = 0.0
+
+    # --- storage ----------------------------------------------------------------------
 
     @property
     def idx(self) -> tantivy.Index:
         if self._index is None:
             try:
                 self.directory.mkdir(parents=True, exist_ok=True)
-                index = tantivy.Index(self.schema, path=str(self.directory), reuse=True)
+                self._index = tantivy.Index(self.schema, path=str(self.directory), reuse=True)
             except (OSError, ValueError) as exc:
-                raise SearchUnavailable(str(exc)) from exc
-            analyzer = (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.ngram(2, 2))
-                        .filter(tantivy.Filter.lowercase()).build())
-            index.register_tokenizer(TOKENIZER, analyzer)
-            self._index = index
+                raise SearchUnavailable(f"cannot open the index: {exc}") from exc
         return self._index
 
-    def _write(self, documents: list[Document], delete_kinds=(), delete_uids=()) -> None:
+    def _document(self, doc: Document) -> tantivy.Document:
+        out = tantivy.Document()
+        out.add_text("uid", f"{doc.kind}:{doc.id}")
+        out.add_text("kind", doc.kind)
+        out.add_integer("id", doc.id)
+        out.add_integer("published", _day_number(doc.published))
+        out.add_pre_tokenized_text("title", _tokens(doc.title))
+        out.add_pre_tokenized_text("body", _tokens(doc.body))
+        for name, value in doc.fields.items():
+            if name not in KEYWORD_FIELDS:
+                raise ValueError(f"unknown keyword field {name!r}")
+            for item in value if isinstance(value, list) else [value]:
+                if item not in (None, ""):
+                    out.add_text(name, str(item))
+        return out
+
+    def _write(self, documents=(), delete_uids=(), delete_kinds=()) -> None:
         with self._lock:
             try:
                 writer = self.idx.writer(heap_size=WRITER_HEAP, num_threads=1)
-            except ValueError as exc:  # another process holds the writer lock
-                raise SearchUnavailable(str(exc)) from exc
+            except ValueError as exc:  # LockBusy: another process is writing
+                raise SearchUnavailable(f"index is locked by another writer: {exc}") from exc
             try:
                 for kind in delete_kinds:
                     writer.delete_documents_by_term("kind", kind)
                 for uid in delete_uids:
                     writer.delete_documents_by_term("uid", uid)
                 for doc in documents:
-                    uid = f"{doc.kind}:{doc.id}"
-                    writer.delete_documents_by_term("uid", uid)
-                    writer.add_document(tantivy.Document(
-                        uid=uid, kind=doc.kind, id=doc.id, title=doc.title, body=doc.body))
+                    writer.delete_documents_by_term("uid", f"{doc.kind}:{doc.id}")
+                    writer.add_document(self._document(doc))
                 writer.commit()
-            finally:
                 writer.wait_merging_threads()
+            except (OSError, ValueError) as exc:
+                raise SearchUnavailable(f"index write failed: {exc}") from exc
+            finally:
+                del writer  # releases the lock file
             self.idx.reload()
+            self._reloaded = time.monotonic()
 
     def index(self, documents: list[Document]) -> None:
-        self._write(documents)
+        if documents:
+            self._write(documents=documents)
 
     def delete(self, kind: str, ids: list[int]) -> None:
-        self._write([], delete_uids=[f"{kind}:{i}" for i in ids])
+        if ids:
+            self._write(delete_uids=[f"{kind}:{i}" for i in ids])
 
     def rebuild(self, documents: list[Document]) -> None:
-        kinds = {d.kind for d in documents} | {"policy", "site", "opportunity"}
-        self._write(documents, delete_kinds=sorted(kinds))
+        kinds = sorted({d.kind for d in documents} | {"policy", "site", "opportunity"})
+        self._write(documents=documents, delete_kinds=kinds)
 
-    def _text_query(self, query: str) -> tantivy.Query | None:
-        clauses = []
-        for term in query.split():
-            per_field = []
-            for name in FIELDS:
-                grams = bigrams(term)
-                if len(grams) > 1:
-                    q = tantivy.Query.phrase_query(self.schema, name, [(0, g) for g in grams])
-                elif grams:
-                    q = tantivy.Query.term_query(self.schema, name, grams[0])
-                else:  # one character: any bigram that contains it
-                    q = tantivy.Query.regex_query(self.schema, name, f".*{re.escape(term)}.*")
-                boost = 3.0 if name == "title" else 1.0
-                per_field.append((tantivy.Occur.Should, tantivy.Query.boost_query(q, boost)))
-            clauses.append((tantivy.Occur.Must, tantivy.Query.boolean_query(per_field)))
-        return tantivy.Query.boolean_query(clauses) if clauses else None
+    # --- queries ----------------------------------------------------------------------
 
-    def search(self, kind: str, query: str, *, offset: int = 0, limit: int = 20) -> Hits:
-        text = self._text_query(query.lower())
-        if text is None:
-            return Hits([], 0)
-        full = tantivy.Query.boolean_query([
-            (tantivy.Occur.Must, tantivy.Query.term_query(self.schema, "kind", kind)),
-            (tantivy.Occur.Must, text),
-        ])
-        try:
+    def _term_query(self, term: str) -> tantivy.Query:
+        grams = bigrams(term)
+        per_field = []
+        for name, boost in TEXT_FIELDS.items():
+            if len(term) == 1:
+                q = tantivy.Query.regex_query(self.schema, name, f".*{re.escape(term)}.*")
+            elif len(grams) == 1:
+                q = tantivy.Query.term_query(self.schema, name, grams[0])
+            else:
+                q = tantivy.Query.phrase_query(self.schema, name, grams)
+            per_field.append((tantivy.Occur.Should, tantivy.Query.boost_query(q, boost)))
+        return tantivy.Query.boolean_query(per_field)
+
+    def _filter_query(self, name: str, values: list[str]) -> tantivy.Query:
+        if name not in KEYWORD_FIELDS:
+            raise ValueError(f"unknown filter field {name!r}")
+        return tantivy.Query.boolean_query([
+            (tantivy.Occur.Should, tantivy.Query.term_query(self.schema, name, str(v)))
+            for v in values])
+
+    def _query(self, kind: str, query_terms: list[str], filters: dict) -> tantivy.Query:
+        clauses = [(tantivy.Occur.Must, tantivy.Query.term_query(self.schema, "kind", kind))]
+        clauses += [(tantivy.Occur.Must, self._term_query(t)) for t in query_terms]
+        clauses += [(tantivy.Occur.Must, self._filter_query(n, v))
+                    for n, v in filters.items() if v]
+        return tantivy.Query.boolean_query(clauses)
+
+    def _searcher(self) -> tantivy.Searcher:
+        now = time.monotonic()
+        if now - self._reloaded > RELOAD_EVERY:
             self.idx.reload()
-            searcher = self.idx.searcher()
-            result = searcher.search(full, limit=limit, offset=offset, count=True)
-            snippet = tantivy.SnippetGenerator.create(searcher, text, self.schema, "body")
-            snippet.set_max_num_chars(160)
+            self._reloaded = now
+        return self.idx.searcher()
+
+    def search(self, query: Query) -> Hits:
+        query_terms = terms(query.text)
+        try:
+            searcher = self._searcher()
+            main = self._query(query.kind, query_terms, query.filters)
+            if query.sort == "date" or not query_terms:
+                result = searcher.search(main, limit=query.limit, offset=query.offset,
+                                         count=True, order_by_field="published")
+            else:
+                result = searcher.search(main, limit=query.limit, offset=query.offset,
+                                         count=True)
+            addresses = [address for _key, address in result.hits]
+            ids = searcher.fast_field_values("id", addresses) if addresses else []
+            facets = self._facets(searcher, query, query_terms, main)
+            snippets = {}
+            if query_terms:
+                for doc_id, address in zip(ids, addresses, strict=True):
+                    body = searcher.doc(address).get_first("body") or ""
+                    snippets[doc_id] = snippet(body, query_terms)
         except ValueError as exc:
             raise SearchUnavailable(str(exc)) from exc
-        ids, snippets = [], {}
-        for _score, address in result.hits:
-            doc = searcher.doc(address)
-            doc_id = doc["id"][0]
-            ids.append(doc_id)
-            snippets[doc_id] = snippet.snippet_from_doc(doc).to_html()
-        return Hits(ids, result.count or 0, snippets)
+        return Hits(list(ids), result.count or 0, facets, snippets)
+
+    def _facets(self, searcher, query: Query, query_terms, main) -> dict[str, dict[str, int]]:
+        if not query.facets:
+            return {}
+        spec = {"size": FACET_SIZE}
+        shared = [f for f in query.facets if not query.filters.get(f)]
+        out: dict[str, dict[str, int]] = {}
+        if shared:
+            aggs = searcher.aggregate(main, {f: {"terms": {"field": f, **spec}} for f in shared})
+            for f in shared:
+                out[f] = {b["key"]: b["doc_count"] for b in aggs[f]["buckets"]}
+        for f in query.facets:
+            if f in out:
+                continue
+            others = {k: v for k, v in query.filters.items() if k != f}
+            q = self._query(query.kind, query_terms, others)
+            aggs = searcher.aggregate(q, {f: {"terms": {"field": f, **spec}}})
+            out[f] = {b["key"]: b["doc_count"] for b in aggs[f]["buckets"]}
+        return out
 
     def health(self) -> dict:
         try:
-            self.idx.reload()
-            documents = self.idx.searcher().num_docs
-        except SearchUnavailable:
+            documents = self._searcher().num_docs
+        except (SearchUnavailable, ValueError):
             return {"engine": self.name, "state": "unavailable", "documents": 0}
         return {"engine": self.name, "state": "ok" if documents else "empty",
                 "documents": documents}

@@ -18,7 +18,7 @@ def test_policies_list_shape(site_client):
 def test_policy_search_through_the_api_highlights(site_client):
     body = site_client.get("/api/v1/policies?q=标准地").get_json()
     assert body["total"] > 0
-    assert any("<b>" in i["snippet"] for i in body["items"])
+    assert any("<mark>标准地</mark>" in i["snippet"] for i in body["items"])
 
 
 def test_policy_detail_in_english_falls_back_per_field(site_client):

@@ -46,7 +46,7 @@ def test_phone_visitor_switches_language_on_a_policy_search(live_server, browser
     page.goto(f"{live_server}/zh/")
     assert page.locator("html").get_attribute("lang") == "zh-Hans"
     page.get_by_label("搜索政策").fill("土地")
-    page.get_by_role("button", name="搜索").click()
+    page.locator(".hero").get_by_role("button", name="搜索").click()
     page.wait_for_url("**/zh/policies/?q=*")
     assert page.locator("main li.card").count() > 0
     page.get_by_role("link", name="English").click()

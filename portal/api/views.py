@@ -32,18 +32,14 @@ def openapi():
 def policies():
     filters = policy_services.PolicyFilters.from_args(request.args)
     results = policy_services.search_policies(filters, page_arg())
-    facets = policy_services.facet_options()
     return jsonify({
         "total": results.page.total,
         "page": results.page.page,
+        "pages": results.page.pages,
         "items": [serializers.policy_summary(p, results.snippets.get(p.id, ""))
                   for p in results.page.items],
-        "facets": {
-            "level": facets["level"],
-            "status": facets["status"],
-            "topic": {t.slug: n for t, n in facets["topics"]},
-            "industry": {i.slug: n for i, n in facets["industries"]},
-        },
+        "facets": {name: {v.value: v.count for v in values}
+                   for name, values in results.facets.items()},
         "degraded": results.degraded,
     })
 

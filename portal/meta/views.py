@@ -6,6 +6,7 @@ from sqlalchemy.exc import SQLAlchemyError
 import portal
 from portal.extensions import db
 from portal.i18n import LANGUAGES, preferred_lang
+from portal.indexing import STALE_AFTER, pending
 from portal.models import Industry, Opportunity, Policy, Region, Site
 from search import SearchUnavailable, engine
 
@@ -30,9 +31,11 @@ def healthz():
         search = engine().health()
     except SearchUnavailable:
         search = {"engine": "unknown", "state": "unavailable"}
+    if database == "ok":
+        search["pending_jobs"] = pending(older_than=STALE_AFTER)
     if database != "ok":
         status, code = "unavailable", 503
-    elif search.get("state") != "ok":
+    elif search.get("state") != "ok" or search.get("pending_jobs"):
         status, code = "degraded", 200
     else:
         status, code = "ok", 200

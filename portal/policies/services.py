@@ -1,65 +1,128 @@
-"""Policy queries: filtered lists, full-text search with a database fallback, facets."""
+"""Policy queries: search with facets through the engine, a database fallback, details."""
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, fields
+from datetime import date
 
 from flask import abort, current_app
 
 from portal.extensions import db
+from portal.labels import LABELS
 from portal.models import POLICY_LEVELS, POLICY_STATUSES, Industry, Policy, Region, Topic
+from portal.models.policies import policy_topic
 from portal.pagination import PER_PAGE, Page
-from search import SearchUnavailable, engine
+from search import Query, SearchUnavailable, engine
+from search.base import SORTS
+from search.text import MAX_QUERY, snippet, terms
 
-MAX_QUERY = 200
+FACETS = ("level", "status", "issuer", "topic", "industry", "region", "year")
+MAX_VALUE = 120
 
 
 @dataclass
 class PolicyFilters:
+    """What a visitor asked for, read leniently from a query string: a value that cannot
+    be right is dropped, never an error page."""
+
     q: str = ""
     level: str = ""
+    status: str = ""
+    issuer: str = ""
     topic: str = ""
     industry: str = ""
     region: str = ""
-    status: str = ""
+    year: str = ""
+    sort: str = "relevance"
 
     @classmethod
     def from_args(cls, args) -> "PolicyFilters":
-        """Read filters from a query string; unknown values are dropped rather than failing."""
-        level = args.get("level", "")
-        status = args.get("status", "")
+        def value(name: str) -> str:
+            raw = args.get(name, "")
+            return raw.strip()[:MAX_VALUE] if isinstance(raw, str) else ""
+
+        year = value("year")
+        sort = value("sort")
         return cls(
             q=" ".join(args.get("q", "").split())[:MAX_QUERY],
-            level=level if level in POLICY_LEVELS else "",
-            topic=args.get("topic", "")[:80],
-            industry=args.get("industry", "")[:80],
-            region=args.get("region", "")[:80],
-            status=status if status in POLICY_STATUSES else "",
+            level=value("level") if value("level") in POLICY_LEVELS else "",
+            status=value("status") if value("status") in POLICY_STATUSES else "",
+            issuer=value("issuer"), topic=value("topic"), industry=value("industry"),
+            region=value("region"),
+            year=year if re.fullmatch(r"\d{4}", year) else "",
+            sort=sort if sort in SORTS else "relevance",
         )
 
-    def as_args(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v}
+    def engine_filters(self) -> dict[str, list[str]]:
+        return {name: [getattr(self, name)] for name in FACETS if getattr(self, name)}
+
+    def as_args(self, **changes) -> dict:
+        """Query-string arguments for a link: these filters with ``changes`` applied."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)} | changes
+        if values.get("sort") == "relevance":
+            values.pop("sort")
+        return {k: v for k, v in values.items() if v}
+
+    @property
+    def active(self) -> bool:
+        return any(getattr(self, name) for name in FACETS)
+
+
+@dataclass
+class FacetValue:
+    value: str
+    label: str
+    count: int
 
 
 @dataclass
 class PolicyResults:
     page: Page
     snippets: dict[int, str] = field(default_factory=dict)
+    facets: dict[str, list[FacetValue]] = field(default_factory=dict)
     degraded: bool = False
 
 
-def _filtered(filters: PolicyFilters):
-    stmt = db.select(Policy)
-    if filters.level:
-        stmt = stmt.filter_by(level=filters.level)
-    if filters.status:
-        stmt = stmt.filter_by(status=filters.status)
-    if filters.topic:
-        stmt = stmt.where(Policy.topics.any(Topic.slug == filters.topic))
-    if filters.industry:
-        stmt = stmt.where(Policy.industries.any(Industry.slug == filters.industry))
-    if filters.region:
-        stmt = stmt.join(Region, Policy.region_id == Region.id).where(
-            Region.slug == filters.region)
-    return stmt
+def search_policies(filters: PolicyFilters, page: int, per_page: int = PER_PAGE
+                    ) -> PolicyResults:
+    query = Query("policy", filters.q, filters.engine_filters(), FACETS, filters.sort,
+                  offset=(page - 1) * per_page, limit=per_page)
+    try:
+        hits = engine().search(query)
+    except SearchUnavailable as exc:
+        current_app.logger.warning("search unavailable, answering from the database: %s", exc)
+        return _search_database(filters, page, per_page)
+    rows = {p.id: p for p in db.session.scalars(db.select(Policy).where(Policy.id.in_(hits.ids)))}
+    items = [rows[i] for i in hits.ids if i in rows]
+    return PolicyResults(Page(items, page, per_page, hits.total), hits.snippets,
+                         _labelled(hits.facets))
+
+
+def _labelled(counts: dict[str, dict[str, int]]) -> dict[str, list[FacetValue]]:
+    """Facet counts with display labels, in a stable order a person can scan."""
+    names = {
+        "topic": {t.slug: t.tr("name") for t in db.session.scalars(db.select(Topic))},
+        "industry": {i.slug: i.tr("name") for i in db.session.scalars(db.select(Industry))},
+        "region": {r.slug: r.tr("name") for r in db.session.scalars(db.select(Region))},
+        "level": {k: str(v) for k, v in LABELS["policy_level"].items()},
+        "status": {k: str(v) for k, v in LABELS["policy_status"].items()},
+    }
+    out = {}
+    for name in FACETS:
+        values = counts.get(name, {})
+        labels = names.get(name, {})
+        entries = [FacetValue(v, labels.get(v, v), n) for v, n in values.items()]
+        if name == "year":
+            entries.sort(key=lambda e: e.value, reverse=True)
+        elif name in ("level", "status"):
+            order = list(labels)
+            entries.sort(key=lambda e: order.index(e.value) if e.value in order else 99)
+        else:
+            entries.sort(key=lambda e: (-e.count, e.label))
+        out[name] = entries
+    return out
+
+
+# --- database fallback ---------------------------------------------------------------
 
 
 def _like(text: str) -> str:
@@ -67,57 +130,47 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def search_policies(filters: PolicyFilters, page: int) -> PolicyResults:
-    stmt = _filtered(filters)
-    if not filters.q:
-        stmt = stmt.order_by(Policy.published.desc(), Policy.id.desc())
-        result = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=False)
-        return PolicyResults(Page(list(result.items), page, PER_PAGE, result.total or 0))
-    try:
-        # Rank every match in the engine, then keep those the filters allow, in rank order.
-        hits = engine().search("policy", filters.q, limit=10_000)
-    except SearchUnavailable as exc:
-        current_app.logger.warning("search unavailable, using the database: %s", exc)
-        return _search_database(stmt, filters.q, page)
-    allowed = set(db.session.scalars(
-        stmt.with_only_columns(Policy.id).where(Policy.id.in_(hits.ids))))
-    ranked = [i for i in hits.ids if i in allowed]
-    chosen = ranked[(page - 1) * PER_PAGE: page * PER_PAGE]
-    rows = {p.id: p for p in db.session.scalars(db.select(Policy).where(Policy.id.in_(chosen)))}
-    items = [rows[i] for i in chosen if i in rows]
-    return PolicyResults(Page(items, page, PER_PAGE, len(ranked)),
-                         {i: hits.snippets.get(i, "") for i in chosen})
-
-
-def _search_database(stmt, q: str, page: int) -> PolicyResults:
-    for term in q.split():
+def _filtered(filters: PolicyFilters):
+    stmt = db.select(Policy)
+    for name in ("level", "status", "issuer"):
+        if getattr(filters, name):
+            stmt = stmt.where(getattr(Policy, name) == getattr(filters, name))
+    if filters.topic:
+        stmt = stmt.where(Policy.topics.any(Topic.slug == filters.topic))
+    if filters.industry:
+        stmt = stmt.where(Policy.industries.any(Industry.slug == filters.industry))
+    if filters.region:
+        stmt = stmt.where(Policy.region.has(Region.slug == filters.region))
+    if filters.year:
+        year = int(filters.year)
+        stmt = stmt.where(Policy.published.between(date(year, 1, 1), date(year, 12, 31)))
+    for term in terms(filters.q):
         pattern = _like(term)
-        stmt = stmt.where(db.or_(Policy.title.like(pattern, escape="\\"),
-                                 Policy.body.like(pattern, escape="\\")))
-    stmt = stmt.order_by(Policy.published.desc(), Policy.id.desc())
-    result = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=False)
-    return PolicyResults(Page(list(result.items), page, PER_PAGE, result.total or 0),
-                         degraded=True)
+        stmt = stmt.where(db.or_(Policy.title.ilike(pattern, escape="\\"),
+                                 Policy.body.ilike(pattern, escape="\\")))
+    return stmt
 
 
-def facet_options() -> dict:
-    """The choices each filter offers, with how many policies each holds."""
-    def counts(column):
-        rows = db.session.execute(db.select(column, db.func.count()).group_by(column))
-        return dict(rows.all())
-
-    topics = db.session.execute(
-        db.select(Topic, db.func.count(Policy.id)).join(Topic, Policy.topics)
-        .group_by(Topic.id).order_by(Topic.slug)).all()
-    industries = db.session.execute(
-        db.select(Industry, db.func.count(Policy.id)).join(Industry, Policy.industries)
-        .group_by(Industry.id).order_by(Industry.sort_order)).all()
-    return {
-        "level": counts(Policy.level),
-        "status": counts(Policy.status),
-        "topics": topics,
-        "industries": industries,
+def _search_database(filters: PolicyFilters, page: int, per_page: int) -> PolicyResults:
+    """Slower and unranked, but it answers while the engine is down."""
+    stmt = _filtered(filters).order_by(Policy.published.desc(), Policy.id.desc())
+    result = db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+    items = list(result.items)
+    query_terms = terms(filters.q)
+    snippets = {p.id: snippet(p.body, query_terms) for p in items} if query_terms else {}
+    ids = _filtered(filters).with_only_columns(Policy.id).subquery()
+    counts = {
+        name: dict(db.session.execute(
+            db.select(column, db.func.count()).where(Policy.id.in_(db.select(ids)))
+            .group_by(column)).all())
+        for name, column in (("level", Policy.level), ("status", Policy.status),
+                             ("issuer", Policy.issuer))
     }
+    return PolicyResults(Page(items, page, per_page, result.total or 0), snippets,
+                         _labelled(counts), degraded=True)
+
+
+# --- one policy ----------------------------------------------------------------------
 
 
 def get_policy(policy_id: int) -> Policy:
@@ -128,13 +181,17 @@ def get_policy(policy_id: int) -> Policy:
 
 
 def related(policy: Policy, limit: int = 5) -> list[Policy]:
+    """Other policies sharing a topic, those sharing most topics first."""
     topic_ids = [t.id for t in policy.topics]
     if not topic_ids:
         return []
+    shared = (db.select(policy_topic.c.policy_id, db.func.count().label("n"))
+              .where(policy_topic.c.topic_id.in_(topic_ids),
+                     policy_topic.c.policy_id != policy.id)
+              .group_by(policy_topic.c.policy_id).subquery())
     return db.session.scalars(
-        db.select(Policy).where(Policy.id != policy.id,
-                                Policy.topics.any(Topic.id.in_(topic_ids)))
-        .order_by(Policy.published.desc()).limit(limit)).all()
+        db.select(Policy).join(shared, shared.c.policy_id == Policy.id)
+        .order_by(shared.c.n.desc(), Policy.published.desc()).limit(limit)).all()
 
 
 def newest(limit: int = 30) -> list[Policy]:

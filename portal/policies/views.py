@@ -15,7 +15,17 @@ def index():
     filters = services.PolicyFilters.from_args(request.args)
     results = services.search_policies(filters, page_arg())
     return render_template("policies/index.html", filters=filters, results=results,
-                           facets=services.facet_options())
+                           facets=services.FACETS)
+
+
+@bp.get("/match")
+def match():
+    from .forms import MatchForm
+    from .matcher import match as run_match
+
+    form = MatchForm.from_database(request.args)
+    result = run_match(form.to_profile()) if request.args and form.validate() else None
+    return render_template("policies/match.html", form=form, result=result)
 
 
 @bp.get("/<int:policy_id>")

@@ -1,0 +1,52 @@
+"""One search box over policies, sites and opportunities."""
+
+from dataclasses import dataclass, field
+
+from flask import current_app
+
+from portal.extensions import db
+from portal.models import Opportunity, Policy, Site
+from search import Query, SearchUnavailable, engine
+from search.text import snippet, terms
+
+SECTIONS = (("policy", Policy, Policy.title), ("site", Site, Site.name),
+            ("opportunity", Opportunity, Opportunity.title))
+PER_SECTION = 5
+
+
+@dataclass
+class Section:
+    kind: str
+    items: list
+    total: int
+    snippets: dict[int, str] = field(default_factory=dict)
+
+
+def search_everything(text: str) -> tuple[list[Section], bool]:
+    """The best few of each kind; ``degraded`` when the database answered instead."""
+    if not terms(text):
+        return [], False
+    try:
+        return [_from_engine(kind, model, text) for kind, model, _title in SECTIONS], False
+    except SearchUnavailable as exc:
+        current_app.logger.warning("search unavailable, answering from the database: %s", exc)
+        return [_from_database(kind, model, title, text)
+                for kind, model, title in SECTIONS], True
+
+
+def _from_engine(kind, model, text) -> Section:
+    hits = engine().search(Query(kind, text, limit=PER_SECTION))
+    rows = {r.id: r for r in db.session.scalars(db.select(model).where(model.id.in_(hits.ids)))}
+    return Section(kind, [rows[i] for i in hits.ids if i in rows], hits.total, hits.snippets)
+
+
+def _from_database(kind, model, title, text) -> Section:
+    stmt = db.select(model)
+    for term in terms(text):
+        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(title.ilike(f"%{escaped}%", escape="\\"))
+    total = db.session.scalar(stmt.with_only_columns(db.func.count(model.id)))
+    items = db.session.scalars(stmt.order_by(model.id.desc()).limit(PER_SECTION)).all()
+    body = "body" if hasattr(model, "body") else "description"
+    return Section(kind, items, total or 0,
+                   {i.id: snippet(getattr(i, body) or "", terms(text)) for i in items})
