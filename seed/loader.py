@@ -336,6 +336,7 @@ def _write(pack: Pack) -> None:
             "summary": p.get("summary", ""), "body": body,
             "interpretation": p.get("interpretation", ""), "procedure": p.get("procedure", ""),
             "benefit_mode": p.get("benefit_mode", ""), "eligibility": p.get("eligibility", []),
+            "attachments": p.get("attachments", []),
             "source_url": p.get("source_url", ""), "source_note": p.get("source_note", ""),
             "is_demo": p.get("is_demo", False), "translations": p.get("translations", {}),
             "topics": [topics[s] for s in p.get("topics", [])],

@@ -196,6 +196,10 @@ POLICIES = _records({
         "procedure": _TEXT,
         "benefit_mode": {"enum": ["automatic", "instant", "application", ""]},
         "eligibility": {"type": "array", "items": _CRITERION},
+        "attachments": {"type": "array", "items": {
+            "type": "object", "required": ["title", "url"],
+            "properties": {"title": _TITLE, "url": {"type": "string", "minLength": 1}},
+            "additionalProperties": False}},
         "source_url": _TEXT,
         "source_note": _TEXT,
         "is_demo": {"type": "boolean"},

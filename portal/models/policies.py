@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -79,6 +80,8 @@ class Policy(TimestampMixin, TranslatableMixin, db.Model):
     # Structured eligibility, evaluated by the policy matcher: a list of
     # {"field": ..., "op": ..., "value": ..., "label": ...} criteria.
     eligibility: Mapped[list] = mapped_column(JSON, default=list)
+    # Published files of the document: [{"title": ..., "url": ...}]
+    attachments: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     source_url: Mapped[str] = mapped_column(String(500), default="")
     source_note: Mapped[str] = mapped_column(Text, default="")
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
