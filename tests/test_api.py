@@ -83,3 +83,21 @@ def test_500_page_in_the_page_language(tmp_path):
     assert "服务器出现错误" in zh.get_data(as_text=True)
     assert '<html lang="en">' in en.get_data(as_text=True)
     assert "服务器出现错误" not in en.get_data(as_text=True)
+
+
+def test_openapi_document_is_valid_openapi_3(site_client):
+    from openapi_spec_validator import validate
+
+    validate(site_client.get("/api/v1/openapi.json").get_json())
+
+
+def test_policy_list_matches_its_documented_schema(site_client):
+    import jsonschema
+
+    doc = site_client.get("/api/v1/openapi.json").get_json()
+    schemas = doc["components"]["schemas"]
+    body = site_client.get("/api/v1/policies?q=土地").get_json()
+    summary = {k: v for k, v in schemas["PolicySummary"].items()}
+    for item in body["items"]:
+        jsonschema.validate(item, summary)
+        assert set(item) == set(summary["properties"])
