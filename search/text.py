@@ -66,12 +66,26 @@ def snippet(text: str, query_terms: list[str], size: int = SNIPPET_CHARS) -> str
     return ("…" if start > 0 else "") + "".join(out) + ("…" if end < len(text) else "")
 
 
+# Full-width letters and digits fold to ASCII, one for one (Chinese punctuation is left as
+# it is: it is in nearly every text, and folding it would cost more than it finds).
+_WIDE = "".join(map(chr, [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)]))
+_WIDTH = str.maketrans(_WIDE, "".join(chr(ord(c) - 0xFEE0) for c in _WIDE))
+_HAS_WIDE = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
+
+
 def _fold_preserving_length(text: str) -> str:
-    """Per-character fold so that offsets in the folded text are offsets in ``text``."""
+    """Fold case and width so that offsets in the folded text are offsets in ``text``.
+
+    The common case is one ``translate`` and one ``lower``; only text whose lower case
+    changes length (a few letters such as İ) goes character by character.
+    """
+    folded = (text.translate(_WIDTH) if _HAS_WIDE.search(text) else text).lower()
+    if len(folded) == len(text):
+        return folded
     out = []
     for ch in text:
-        folded = unicodedata.normalize("NFKC", ch).lower()
-        out.append(folded if len(folded) == 1 else ch.lower()[:1] or ch)
+        low = ch.translate(_WIDTH).lower()
+        out.append(low if len(low) == 1 else ch)
     return "".join(out)
 
 

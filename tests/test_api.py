@@ -68,7 +68,7 @@ def test_openapi_document_lists_the_paths(site_client):
         doc["paths"])
 
 
-def test_500_page_in_the_page_language(tmp_path):
+def test_500_page_in_the_page_language(tmp_path, monkeypatch):
     app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db",
                       "SEARCH_INDEX_DIR": str(tmp_path / "s")})
 
@@ -76,7 +76,7 @@ def test_500_page_in_the_page_language(tmp_path):
     def boom():
         raise RuntimeError("deliberate")
 
-    app.logger.disabled = True
+    monkeypatch.setattr(app.logger, "disabled", True)
     client = app.test_client()
     zh, en = client.get("/zh/boom"), client.get("/en/boom")
     assert zh.status_code == en.status_code == 500
@@ -101,3 +101,37 @@ def test_policy_list_matches_its_documented_schema(site_client):
     for item in body["items"]:
         jsonschema.validate(item, summary)
         assert set(item) == set(summary["properties"])
+
+
+def test_policy_match_through_the_api(site_client):
+    response = site_client.post("/api/v1/policies/match", json={
+        "industry": "new-energy", "investor_type": "foreign", "stage": "new",
+        "investment_wan": 20000, "region": "datong-edz"})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["items"], "a foreign new-energy investor qualifies for something"
+    first = body["items"][0]
+    assert set(first) >= {"policy", "score", "reasons", "unmet"}
+    assert 0 <= first["score"] <= 100 and first["reasons"] and first["unmet"] == []
+    scores = [i["score"] for i in body["items"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize("payload, field", [
+    ({"investment_wan": "lots"}, "investment_wan"),
+    ({"investment_wan": -5}, "investment_wan"),
+    ({"industry": "no-such-industry"}, "industry"),
+    ({"stage": "someday"}, "stage"),
+])
+def test_policy_match_rejects_bad_input_by_field(site_client, payload, field):
+    response = site_client.post("/api/v1/policies/match", json=payload)
+    assert response.status_code == 422
+    assert field in response.get_json()["error"]["fields"]
+
+
+def test_policy_match_needs_json(site_client):
+    assert site_client.post("/api/v1/policies/match", data="x=1").status_code == 415
+    bad = site_client.post("/api/v1/policies/match", data="{nope",
+                           content_type="application/json")
+    assert bad.status_code == 400
+    assert bad.get_json()["error"]["code"] == "bad_request"

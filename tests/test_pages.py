@@ -8,7 +8,8 @@ from portal.extensions import db
 from portal.models import Industry, Opportunity, Policy, Region, Site
 
 LANGS = ("zh", "en")
-LIST_PAGES = ("", "environment/", "policies/", "sites/", "opportunities/", "services")
+LIST_PAGES = ("", "environment/", "policies/", "policies/match", "sites/", "opportunities/",
+              "services", "search?q=土地")
 
 
 def _first_id(session, model):
@@ -196,3 +197,21 @@ def test_pages_reference_no_other_host(site_client):
         html = site_client.get(path).get_data(as_text=True)
         for url in re.findall(r'(?:src|href)="(https?://[^"]+)"', html):
             assert url.startswith("http://portal.test/"), url
+
+
+def test_matcher_page_lists_qualifying_policies(site_client):
+    html = site_client.get("/zh/policies/match?industry=new-energy&investor_type=foreign"
+                           "&stage=new&investment_wan=20000&region=datong-edz"
+                           ).get_data(as_text=True)
+    assert "/zh/policies/" in html and "<title>错误：" not in html
+    assert "免申即享" in html or "符合" in html
+
+
+def test_matcher_page_keeps_input_and_explains_errors(site_client):
+    html = site_client.get("/zh/policies/match?investment_wan=很多&industry=new-energy"
+                           ).get_data(as_text=True)
+    assert "<title>错误：" in html
+    assert 'href="#investment_wan"' in html
+    assert 'value="很多"' in html
+    selected = re.findall(r"<option[^>]*new-energy[^>]*>", html)
+    assert selected and "selected" in selected[0]

@@ -36,6 +36,19 @@ def policy_full(policy: Policy) -> dict:
     }
 
 
+def policy_match(match) -> dict:
+    """One matcher result; ``reasons`` are the criteria met, ``unmet`` those failed."""
+    return {
+        "policy": policy_summary(match.policy),
+        "score": match.score,
+        "reasons": match.met,
+        "unmet": match.unmet,
+        "unknown": match.unknown,
+        "qualifies": match.qualifies,
+        "automatic": match.automatic,
+    }
+
+
 def site_properties(site: Site) -> dict:
     return {
         "id": site.id,

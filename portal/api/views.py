@@ -1,7 +1,9 @@
 """The JSON API under /api/v1 (documented by /api/v1/openapi.json)."""
 
 from flask import Blueprint, abort, g, jsonify, request
+from flask_babel import gettext as _
 
+from portal.errors import json_error
 from portal.extensions import csrf, db
 from portal.i18n import normalise
 from portal.models import Industry, Opportunity, Region, Site
@@ -38,8 +40,7 @@ def policies():
         "pages": results.page.pages,
         "items": [serializers.policy_summary(p, results.snippets.get(p.id, ""))
                   for p in results.page.items],
-        "facets": {name: {v.value: v.count for v in values}
-                   for name, values in results.facets.items()},
+        "facets": results.facets,
         "degraded": results.degraded,
     })
 
@@ -47,6 +48,23 @@ def policies():
 @bp.get("/policies/<int:policy_id>")
 def policy(policy_id: int):
     return jsonify(serializers.policy_full(policy_services.get_policy(policy_id)))
+
+
+@bp.post("/policies/match")
+def match_policies():
+    from portal.policies.matcher import match, profile_from_mapping
+
+    if not request.is_json:
+        abort(415)
+    data = request.get_json(silent=True)
+    if data is None:
+        return json_error(400, _("请求内容不是有效的 JSON。"))
+    profile, errors = profile_from_mapping(data)
+    if errors:
+        return json_error(422, fields=errors)
+    result = match(profile)
+    return jsonify({"items": [serializers.policy_match(m) for m in result.items],
+                    "near": [serializers.policy_match(m) for m in result.near]})
 
 
 @bp.get("/sites.geojson")

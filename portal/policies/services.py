@@ -78,7 +78,7 @@ class FacetValue:
 class PolicyResults:
     page: Page
     snippets: dict[int, str] = field(default_factory=dict)
-    facets: dict[str, list[FacetValue]] = field(default_factory=dict)
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)  # field → value → count
     degraded: bool = False
 
 
@@ -93,11 +93,10 @@ def search_policies(filters: PolicyFilters, page: int, per_page: int = PER_PAGE
         return _search_database(filters, page, per_page)
     rows = {p.id: p for p in db.session.scalars(db.select(Policy).where(Policy.id.in_(hits.ids)))}
     items = [rows[i] for i in hits.ids if i in rows]
-    return PolicyResults(Page(items, page, per_page, hits.total), hits.snippets,
-                         _labelled(hits.facets))
+    return PolicyResults(Page(items, page, per_page, hits.total), hits.snippets, hits.facets)
 
 
-def _labelled(counts: dict[str, dict[str, int]]) -> dict[str, list[FacetValue]]:
+def labelled(counts: dict[str, dict[str, int]]) -> dict[str, list[FacetValue]]:
     """Facet counts with display labels, in a stable order a person can scan."""
     names = {
         "topic": {t.slug: t.tr("name") for t in db.session.scalars(db.select(Topic))},
@@ -166,8 +165,8 @@ def _search_database(filters: PolicyFilters, page: int, per_page: int) -> Policy
         for name, column in (("level", Policy.level), ("status", Policy.status),
                              ("issuer", Policy.issuer))
     }
-    return PolicyResults(Page(items, page, per_page, result.total or 0), snippets,
-                         _labelled(counts), degraded=True)
+    return PolicyResults(Page(items, page, per_page, result.total or 0), snippets, counts,
+                         degraded=True)
 
 
 # --- one policy ----------------------------------------------------------------------

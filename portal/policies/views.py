@@ -15,7 +15,7 @@ def index():
     filters = services.PolicyFilters.from_args(request.args)
     results = services.search_policies(filters, page_arg())
     return render_template("policies/index.html", filters=filters, results=results,
-                           facets=services.FACETS)
+                           facets=services.FACETS, facet_values=services.labelled(results.facets))
 
 
 @bp.get("/match")

@@ -1,0 +1,119 @@
+"""The policy matcher's form: an enterprise describes itself, every answer optional."""
+
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy.orm import load_only
+from wtforms import DecimalField, Field, IntegerField, SelectChoice, SelectField
+from wtforms.validators import NumberRange, Optional, StopValidation
+from wtforms.widgets import TextInput
+
+from portal.extensions import db
+from portal.models import Industry, Region
+
+from .matcher import CHOICES, FIELD_LABELS, NUMBER_FIELDS, VALUE_LABELS, Profile
+
+# Where an enterprise can be: the pages offer districts, counties and zones, not the city.
+LOCAL_KINDS = ("district", "county", "zone")
+BLANK = SelectChoice("", _l("未填写"))
+
+
+class _Readable:
+    """Stops at a number that could not be read, so its message is not followed by a
+    second one from the range check; ``Decimal`` reads "NaN" and "Infinity", refused here."""
+
+    def __init__(self, message):
+        self.message = message
+
+    def __call__(self, form, field):
+        if field.process_errors:
+            raise StopValidation()
+        if isinstance(field.data, Decimal) and not field.data.is_finite():
+            raise StopValidation(self.message)
+
+
+def _industries() -> list[SelectChoice]:
+    rows = db.session.scalars(
+        db.select(Industry).options(load_only(Industry.slug, Industry.name, Industry.translations))
+        .order_by(Industry.sort_order, Industry.id))
+    return [SelectChoice(row.slug, row.tr("name")) for row in rows]
+
+
+def _regions() -> list[SelectChoice]:
+    """Districts and counties, then zones, each in an ``<optgroup>``."""
+    rows = db.session.scalars(
+        db.select(Region).where(Region.kind.in_(LOCAL_KINDS))
+        .options(load_only(Region.slug, Region.name, Region.translations, Region.kind))
+        .order_by(Region.sort_order, Region.id))
+    rows = sorted(rows, key=lambda row: row.is_zone)
+    return [SelectChoice(row.slug, row.tr("name"),
+                         optgroup=str(_l("开发区") if row.is_zone else _l("区、县")))
+            for row in rows]
+
+
+def _select(name: str, description, message) -> SelectField:
+    return SelectField(FIELD_LABELS[name], choices=[BLANK], default="", description=description,
+                       invalid_choice_message=message)
+
+
+def _amount(name: str, field_class, description, message, **kwargs) -> Field:
+    """A number typed as text (``inputmode`` brings up the keypad): GOV.UK advises against
+    ``type=number``, which changes on scroll and hides what was typed."""
+    return field_class(FIELD_LABELS[name], description=description, widget=TextInput(),
+                       invalid_value_message=message, **kwargs,
+                       validators=[Optional(), _Readable(message),
+                                   NumberRange(min=0, message=message)])
+
+
+class MatchForm(FlaskForm):
+    """The enterprise profile, read from the query string (GET, so no CSRF token).
+
+    Every field may be left blank; ``from_database`` fills the industry and region choices.
+    """
+
+    class Meta:
+        csrf = False
+
+    industry = _select("industry", _l("项目所属产业；不确定可不选"),
+                       _l("从列表中选择产业，或选择“未填写”"))
+    region = _select("region", _l("项目拟落地或企业注册所在的区、县或开发区"),
+                     _l("从列表中选择区、县或开发区，或选择“未填写”"))
+    investor_type = _select("investor_type", _l("外商投资企业、港澳台投资企业另有专门政策"),
+                            _l("从列表中选择投资主体，或选择“未填写”"))
+    stage = _select("stage", _l("项目目前处于哪个阶段"),
+                    _l("从列表中选择项目阶段，或选择“未填写”"))
+    size = _select("size", _l("按国家统计局大中小微型企业划分标准"),
+                   _l("从列表中选择企业规模，或选择“未填写”"))
+    investment_wan = _amount("investment_wan", DecimalField,
+                             _l("计划或新增的固定资产投资，单位万元；1亿元填 10000"),
+                             _l("输入投资额，单位万元，如 5000"), places=None)
+    employees = _amount("employees", IntegerField, _l("企业从业人员总数，单位人"),
+                        _l("输入从业人数，用整数，如 120"))
+    revenue_wan = _amount("revenue_wan", DecimalField, _l("上一年度营业收入，单位万元"),
+                          _l("输入年营业收入，单位万元，如 20000"), places=None)
+    years_registered = _amount("years_registered", IntegerField,
+                               _l("企业注册至今的整年数，新设企业填 0"),
+                               _l("输入注册年限，用整年数，如 3"))
+
+    @classmethod
+    def from_database(cls, formdata=None) -> "MatchForm":
+        """A form bound to ``formdata`` (the query string), with its choices loaded."""
+        form = cls(formdata=formdata or None)
+        form.industry.choices = [BLANK, *_industries()]
+        form.region.choices = [BLANK, *_regions()]
+        for name in CHOICES:
+            form[name].choices = [BLANK, *(SelectChoice(value, label)
+                                           for value, label in VALUE_LABELS[name].items())]
+        return form
+
+    def to_profile(self) -> Profile:
+        """The answers as a matcher profile, blanks as unanswered; call after ``validate()``."""
+        values = {name: self[name].data or None
+                  for name in ("industry", "region", *CHOICES)}
+        for name in NUMBER_FIELDS:
+            data = self[name].data
+            if isinstance(data, Decimal):
+                data = int(data) if data == data.to_integral_value() else float(data)
+            values[name] = data
+        return Profile(**values)
