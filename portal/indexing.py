@@ -81,16 +81,23 @@ def documents(session: Session, kind: str, ids: list[int] | None = None) -> list
 
 
 def reindex() -> int:
-    """Rebuild the index from the database; pending outbox jobs are settled by it."""
+    """Rebuild the index from the database.
+
+    Jobs queued before the rebuild began are settled by it. Jobs queued while it ran may
+    have gone into the index being replaced, so they are applied again afterwards.
+    """
     session = db.session
     started = utcnow()
     docs = [d for kind in LOADERS for d in documents(session, kind)]
     engine().rebuild(docs)
-    session.execute(OutboxJob.__table__.update()
-                    .where(OutboxJob.done_at.is_(None), OutboxJob.kind.in_(("index", "unindex")),
-                           OutboxJob.created_at <= started)
-                    .values(done_at=utcnow()))
+    jobs = OutboxJob.__table__
+    is_index_job = jobs.c.kind.in_(("index", "unindex"))
+    session.execute(jobs.update().where(jobs.c.done_at.is_(None), is_index_job,
+                                        jobs.c.created_at < started).values(done_at=utcnow()))
+    session.execute(jobs.update().where(is_index_job, jobs.c.created_at >= started)
+                    .values(done_at=None))
     session.commit()
+    drain()
     return len(docs)
 
 

@@ -310,7 +310,8 @@ class ElasticEngine(SearchEngine):
         for kind in sorted(set(KINDS) | set(by_kind)):
             self._rebuild_kind(client, kind, by_kind.get(kind, []))
 
-    def _rebuild_kind(self, client: Elasticsearch, kind: str, documents: Iterable[Document]):
+    def _rebuild_kind(self, client: Elasticsearch, kind: str,
+                      documents: Iterable[Document]) -> None:
         with _answering(f"rebuild the {kind!r} index"):
             alias, new = self._alias(kind), self._new_index(kind)
             old = self._indexes_behind(alias)

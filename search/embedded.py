@@ -12,6 +12,7 @@ what other processes committed.
 """
 
 import re
+import shutil
 import threading
 import time
 from datetime import date
@@ -22,6 +23,9 @@ import tantivy
 from .base import Document, Hits, Query, SearchEngine, SearchUnavailable
 from .text import bigrams, normalise, snippet, terms
 
+# Bump when the schema changes: each version has its own folder, so a deployment with an
+# older index answers "empty" (and search pages fall back) until `flask search reindex`.
+SCHEMA_VERSION = 2
 KEYWORD_FIELDS = ("type", "level", "status", "issuer", "topic", "industry", "region", "year",
                   "land_use")
 TEXT_FIELDS = {"title": 3.0, "body": 1.0}
@@ -58,7 +62,8 @@ class EmbeddedEngine(SearchEngine):
     name = "embedded"
 
     def __init__(self, directory: str):
-        self.directory = Path(directory)
+        self.root = Path(directory)
+        self.directory = self.root / f"v{SCHEMA_VERSION}"
         self.schema = _schema()
         self._index: tantivy.Index | None = None
         self._lock = threading.Lock()
@@ -126,6 +131,17 @@ class EmbeddedEngine(SearchEngine):
     def rebuild(self, documents: list[Document]) -> None:
         kinds = sorted({d.kind for d in documents} | {"policy", "site", "opportunity"})
         self._write(documents=documents, delete_kinds=kinds)
+        self._remove_old_versions()
+
+    def _remove_old_versions(self) -> None:
+        """The index folder is the engine's own: what is not the current version goes."""
+        for path in self.root.iterdir():
+            if path == self.directory:
+                continue
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
     # --- queries ----------------------------------------------------------------------
 

@@ -50,7 +50,7 @@ def locked_index(app):
     """Another process's writer holds the index, as a second gunicorn worker would."""
     with app.app_context():
         engine().health()  # create the index directory
-        directory = app.config["SEARCH_INDEX_DIR"]
+        directory = str(engine().directory)
     other = tantivy.Index.open(directory)
     writer = other.writer(heap_size=15_000_000, num_threads=1)
     yield
@@ -72,7 +72,7 @@ def test_engine_locked_mid_write_loses_nothing(app, runner, locked_index):
 def test_drain_catches_up_after_the_lock_is_gone(app, runner):
     with app.app_context():
         engine().health()
-        directory = app.config["SEARCH_INDEX_DIR"]
+        directory = str(engine().directory)
     other = tantivy.Index.open(directory)
     writer = other.writer(heap_size=15_000_000, num_threads=1)
     policy_id = _add_policy(app, "p-1", "飞地经济合作办法")

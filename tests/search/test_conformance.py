@@ -179,3 +179,24 @@ def test_health(engine):
     engine.rebuild(DOCS)
     health = engine.health()
     assert health["state"] == "ok" and health["documents"] == len(DOCS)
+
+
+def test_an_index_from_an_older_schema_is_replaced(tmp_path):
+    """After an upgrade the old index reads as empty (pages fall back) until rebuilt."""
+    import tantivy
+
+    from search.embedded import EmbeddedEngine
+
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("old", stored=True)
+    old = tantivy.Index(builder.build(), path=str(tmp_path))
+    writer = old.writer(heap_size=15_000_000, num_threads=1)
+    writer.add_document(tantivy.Document(old="x"))
+    writer.commit()
+    writer.wait_merging_threads()
+    del writer, old
+    engine = EmbeddedEngine(str(tmp_path))
+    assert engine.health()["state"] == "empty"
+    engine.rebuild(DOCS)
+    assert engine.health()["documents"] == len(DOCS)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [engine.directory.name]
