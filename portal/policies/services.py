@@ -63,6 +63,17 @@ class PolicyFilters:
         return {k: v for k, v in values.items() if v}
 
     @property
+    def shorter(self) -> str:
+        """A broader query to suggest when nothing matched: the first of several terms, or
+        the first two characters of a longer Chinese term; empty when there is none."""
+        words = self.q.split()
+        if len(words) > 1:
+            return words[0]
+        if len(self.q) > 2 and re.match(r"[\u3400-\u9fff]{3}", self.q):
+            return self.q[:2]
+        return ""
+
+    @property
     def active(self) -> bool:
         return any(getattr(self, name) for name in FACETS)
 
