@@ -76,6 +76,7 @@ def register_search(app: Flask) -> None:
     from portal import indexing
 
     indexing.register()
+    app.after_request(indexing.catch_up)
 
 
 def register_blueprints(app: Flask) -> None:

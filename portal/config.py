@@ -52,6 +52,7 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 60 * 1024 * 1024,
     "WTF_CSRF_TIME_LIMIT": None,
     "JSON_SORT_KEYS": False,
+    "SEARCH_CATCH_UP": 30.0,  # seconds between retries of waiting index jobs; 0: off
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
 }

@@ -7,6 +7,7 @@ its writer, the jobs stay and the next drain (or ``flask search drain``) catches
 ``flask search reindex`` rebuilds everything from the database.
 """
 
+import time
 from datetime import timedelta
 
 from flask import current_app, has_app_context
@@ -22,6 +23,7 @@ from search import Document, SearchUnavailable, engine
 INDEXED = {Policy: "policy", Site: "site", Opportunity: "opportunity"}
 MODELS = {kind: model for model, kind in INDEXED.items()}
 STALE_AFTER = timedelta(seconds=60)
+CATCH_UP_EVERY = 30.0
 BATCH = 1000
 
 
@@ -179,6 +181,23 @@ def drain_quietly() -> None:
         drain()
     except SQLAlchemyError:
         current_app.logger.exception("could not drain the search outbox")
+
+
+def catch_up(response):
+    """After a request, at most every SEARCH_CATCH_UP seconds per process (0: never), drain
+    jobs that an earlier drain could not apply (engine down, lock busy), so they do not
+    wait for the next edit."""
+    every = current_app.config.get("SEARCH_CATCH_UP", CATCH_UP_EVERY)
+    now = time.monotonic()
+    state = current_app.extensions.setdefault("search_catch_up", {"next": 0.0})
+    if every and now >= state["next"]:
+        state["next"] = now + every
+        try:
+            if pending():
+                drain()
+        except SQLAlchemyError:
+            current_app.logger.exception("could not drain the search outbox")
+    return response
 
 
 def pending(older_than: timedelta | None = None) -> int:

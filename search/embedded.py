@@ -31,6 +31,7 @@ KEYWORD_FIELDS = ("type", "level", "status", "issuer", "topic", "industry", "reg
 TEXT_FIELDS = {"title": 3.0, "body": 1.0}
 WRITER_HEAP = 64_000_000
 RELOAD_EVERY = 0.5  # seconds between checks for other processes' commits
+WRITER_RETRIES = (0.02, 0.05, 0.1, 0.2, None)  # waits for a busy writer lock, then give up
 FACET_SIZE = 500
 
 
@@ -97,12 +98,21 @@ class EmbeddedEngine(SearchEngine):
                     out.add_text(name, str(item))
         return out
 
+    def _writer(self) -> tantivy.IndexWriter:
+        """The index writer; another process holds it for milliseconds at a time, so wait a
+        little before giving up."""
+        for delay in WRITER_RETRIES:
+            try:
+                return self.idx.writer(heap_size=WRITER_HEAP, num_threads=1)
+            except ValueError as exc:  # LockBusy: another process is writing
+                if delay is None:
+                    raise SearchUnavailable(f"index is locked by another writer: {exc}") from exc
+                time.sleep(delay)
+        raise AssertionError("unreachable")
+
     def _write(self, documents=(), delete_uids=(), delete_kinds=()) -> None:
         with self._lock:
-            try:
-                writer = self.idx.writer(heap_size=WRITER_HEAP, num_threads=1)
-            except ValueError as exc:  # LockBusy: another process is writing
-                raise SearchUnavailable(f"index is locked by another writer: {exc}") from exc
+            writer = self._writer()
             try:
                 for kind in delete_kinds:
                     writer.delete_documents_by_term("kind", kind)

@@ -69,6 +69,7 @@ def make_app(url: str, tmp: Path, **overrides):
         "SEARCH_INDEX_DIR": str(tmp / "search"),
         "RATELIMIT_ENABLED": False,
         "WTF_CSRF_ENABLED": False,
+        "SEARCH_CATCH_UP": 0,  # tests drain explicitly; test_search_outbox turns it on
         "SERVER_NAME": "portal.test",
     }
     config.update(overrides)

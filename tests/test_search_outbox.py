@@ -118,3 +118,17 @@ def test_search_page_falls_back_to_the_database(app, client, tmp_path):
     assert "飞地经济合作办法" in html
     assert api["degraded"] is True and api["total"] == 1
     assert "飞地经济合作办法" in everywhere and "全文检索暂时不可用" in everywhere
+
+
+def test_waiting_jobs_are_retried_after_a_later_request(app, client, monkeypatch):
+    with app.app_context():
+        engine().health()
+        directory = str(engine().directory)
+    writer = tantivy.Index.open(directory).writer(heap_size=15_000_000, num_threads=1)
+    policy_id = _add_policy(app, "p-1", "飞地经济合作办法")
+    del writer
+    assert _find(app, "飞地") == []
+    monkeypatch.setitem(app.config, "SEARCH_CATCH_UP", 30)
+    app.extensions.pop("search_catch_up", None)
+    client.get("/zh/")  # any request; the catch-up runs after it
+    assert _find(app, "飞地") == [policy_id]
