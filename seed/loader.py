@@ -31,12 +31,11 @@ from portal.models import (
     Topic,
     Track,
 )
+from portal.sites import geometry as site_geometry
 from seed import schema
 from seed.textclean import clean_text
 
 PACKS_DIR = Path(__file__).resolve().parent
-# Tolerance when testing that a parcel lies in its region (degrees, about 10 m).
-BOUNDARY_TOLERANCE = 1e-4
 
 
 class PackError(Exception):
@@ -223,17 +222,11 @@ def _check_references(pack: Pack) -> None:
         label = f"{props['key']} (#{i + 1})"
         file = root / "sites.geojson"
         need("sites.geojson", label, "region", props["region"], region_slugs)
-        geometry = feature["geometry"]
-        expected = "Polygon" if props["kind"] == "parcel" else "Point"
-        if geometry["type"] != expected:
-            raise PackError(str(file), label, "geometry",
-                            _("%(kind)s 的几何类型应为 %(type)s", kind=props["kind"],
-                              type=expected))
-        geom = _valid_shape(file, label, geometry)
-        area = boundaries.get(props["region"])
-        if area is not None and not area.buffer(BOUNDARY_TOLERANCE).covers(geom):
-            raise PackError(str(file), label, "geometry",
-                            _("位置不在所属区域 %(region)s 的范围内", region=props["region"]))
+        try:
+            geom = site_geometry.parse(feature["geometry"], props["kind"])
+            site_geometry.check_within(geom, boundaries.get(props["region"]), props["region"])
+        except site_geometry.GeometryError as exc:
+            raise PackError(str(file), label, "geometry", str(exc)) from exc
         if (props.get("min_plot_ratio") is not None and props.get("max_plot_ratio") is not None
                 and props["max_plot_ratio"] < props["min_plot_ratio"]):
             raise PackError(str(file), label, "max_plot_ratio", _("容积率上限小于下限"))
@@ -432,9 +425,11 @@ SITE_DEFAULTS = {"address": "", "description": "", "contact_name": "", "contact_
 
 def _write_site(feature: dict, regions: dict[str, Region]) -> Site:
     props = feature["properties"]
-    point = shape(feature["geometry"]).representative_point()
+    geom = shape(feature["geometry"])
+    point = geom.representative_point()
     values = {name: props.get(name, SITE_DEFAULTS.get(name)) for name in SITE_FIELDS}
     values.update({
+        "drawn_area_mu": site_geometry.area_mu(geom) if props["kind"] == "parcel" else None,
         "region": regions[props["region"]],
         "geometry": feature["geometry"],
         "latitude": point.y,

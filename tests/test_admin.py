@@ -83,3 +83,18 @@ def test_bootstrap_generates_a_password_once(runner, app, monkeypatch):
     second = runner.invoke(args=["bootstrap"])
     assert "admin@example.com / " not in second.output
     assert "/admin/login" in second.output
+
+
+def test_dashboard_flags_parcels_whose_area_does_not_match(client, app):
+    with app.app_context():
+        factories.staff(email="officer@example.gov.cn", password="s3cure-pass")
+        wrong = factories.parcel(key="wrong", name="面积不符地块", area_mu=20.0, drawn_area_mu=15.0)
+        factories.parcel(key="right", name="面积相符地块", area_mu=15.3, drawn_area_mu=15.0,
+                         region_row=wrong.region)
+        db.session.commit()
+    client.post("/admin/login", data={"email": "officer@example.gov.cn",
+                                      "password": "s3cure-pass"})
+    html = client.get("/admin/").get_data(as_text=True)
+    assert "面积需核对的地块" in html
+    assert "面积不符地块" in html and "33.3%" in html
+    assert "面积相符地块" not in html

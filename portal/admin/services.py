@@ -18,6 +18,17 @@ def record_login(user: User, ip: str) -> None:
     db.session.commit()
 
 
+def area_mismatches(limit: int = 50) -> list[Site]:
+    """Parcels whose stated area is more than 5 % off the drawn polygon: staff check them."""
+    from portal.sites.geometry import AREA_TOLERANCE
+
+    return db.session.scalars(
+        db.select(Site).where(Site.drawn_area_mu.is_not(None), Site.drawn_area_mu > 0,
+                              db.func.abs(Site.area_mu - Site.drawn_area_mu)
+                              > AREA_TOLERANCE * Site.drawn_area_mu)
+        .order_by(Site.key).limit(limit)).all()
+
+
 def dashboard() -> dict:
     def count(model, **filters):
         return db.session.scalar(db.select(db.func.count(model.id)).filter_by(**filters))
@@ -30,4 +41,5 @@ def dashboard() -> dict:
         "policies": count(Policy),
         "sites": count(Site),
         "opportunities": count(Opportunity, status="open"),
+        "area_mismatches": area_mismatches(),
     }

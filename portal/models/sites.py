@@ -48,6 +48,7 @@ class Site(TimestampMixin, TranslatableMixin, db.Model):
         ),
         *non_negative(
             "area_mu",
+            "drawn_area_mu",
             "floor_area_m2",
             "land_price_wan_per_mu",
             "rent_yuan_m2_month",
@@ -78,6 +79,8 @@ class Site(TimestampMixin, TranslatableMixin, db.Model):
     longitude: Mapped[float] = mapped_column(Float, index=True)
     land_use: Mapped[str] = mapped_column(String(16), index=True)
     area_mu: Mapped[float | None] = mapped_column(Float)
+    # The area of the drawn polygon, kept to flag a stated area that does not match it.
+    drawn_area_mu: Mapped[float | None] = mapped_column(Float)
     floor_area_m2: Mapped[float | None] = mapped_column(Float)
     land_price_wan_per_mu: Mapped[float | None] = mapped_column(Float)
     rent_yuan_m2_month: Mapped[float | None] = mapped_column(Float)
@@ -110,6 +113,13 @@ class Site(TimestampMixin, TranslatableMixin, db.Model):
     def is_standard_land(self) -> bool:
         """标准地: a parcel sold with published investment, tax, density and energy minimums."""
         return self.is_parcel and self.min_investment_wan_per_mu is not None
+
+    @property
+    def area_mismatch(self) -> float | None:
+        """How far the stated area is from the drawn one (0.08 = 8 %); None if unknown."""
+        if not self.area_mu or not self.drawn_area_mu:
+            return None
+        return abs(self.area_mu - self.drawn_area_mu) / self.drawn_area_mu
 
     @property
     def area_m2(self) -> float | None:
