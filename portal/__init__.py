@@ -3,7 +3,7 @@
 from flask import Flask
 
 from portal import config as settings
-from portal.extensions import csrf, db, limiter, login_manager, migrate
+from portal.extensions import compress, csrf, db, limiter, login_manager, migrate
 
 __version__ = "0.1.0"
 
@@ -34,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_extensions(app)
     register_i18n(app)
     register_search(app)
+    register_maps(app)
     register_blueprints(app)
     register_errors(app)
     register_commands(app)
@@ -56,6 +57,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(settings.ROOT / "portal" / "migrations"))
     csrf.init_app(app)
+    compress.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "admin.login"
@@ -77,6 +79,13 @@ def register_search(app: Flask) -> None:
 
     indexing.register()
     app.after_request(indexing.catch_up)
+
+
+def register_maps(app: Flask) -> None:
+    """folium's scripts and styles come from static/vendor, never from a CDN."""
+    from portal.sites.offline import use_local_assets
+
+    use_local_assets(app.static_url_path)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -52,6 +52,14 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 60 * 1024 * 1024,
     "WTF_CSRF_TIME_LIMIT": None,
     "JSON_SORT_KEYS": False,
+    "COMPRESS_ALGORITHM": ["gzip"],
+    "COMPRESS_MIMETYPES": ["text/html", "text/css", "text/plain", "application/json",
+                           "application/geo+json", "application/atom+xml",
+                           "application/xml", "application/javascript"],
+    "COMPRESS_MIN_SIZE": 1000,
+    # Static files are streamed from disk; compressing them leaves the file open. A front
+    # proxy compresses them in production.
+    "COMPRESS_STREAMS": False,
     "SEARCH_CATCH_UP": 30.0,  # seconds between retries of waiting index jobs; 0: off
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",

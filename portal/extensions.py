@@ -4,6 +4,7 @@ This module imports nothing from the portal so that every other module can impor
 """
 
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -29,6 +30,7 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
+compress = Compress()
 babel = Babel()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -151,6 +151,7 @@ def _template_globals() -> dict:
         "format_number": format_number,
         "format_date": format_date,
         "portal_region_name": portal_region_name,
+        "has_endpoint": lambda name: name in current_app.view_functions,
     }
 
 

@@ -135,3 +135,52 @@ def test_policy_match_needs_json(site_client):
                            content_type="application/json")
     assert bad.status_code == 400
     assert bad.get_json()["error"]["code"] == "bad_request"
+
+
+def test_geojson_is_gzip_compressed(site_client):
+    plain = site_client.get("/api/v1/sites.geojson")
+    zipped = site_client.get("/api/v1/sites.geojson", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert len(zipped.data) < len(plain.data) / 3
+
+
+def test_geojson_filters_match_the_list(site_client):
+    args = {"kind": "parcel", "region": "pingcheng", "min_area": "50"}
+    features = site_client.get("/api/v1/sites.geojson", query_string=args).get_json()["features"]
+    assert features and all(f["properties"]["kind"] == "parcel" and f["properties"]["area_mu"] >= 50
+                            for f in features)
+    html = site_client.get("/zh/sites/", query_string=args).get_data(as_text=True)
+    assert f"共 {len(features)} 处" in html
+
+
+def test_geojson_clusters_only_when_asked_and_crowded(site_client):
+    bbox = "112.0,39.0,115.0,41.0"
+    full = site_client.get(f"/api/v1/sites.geojson?bbox={bbox}").get_json()["features"]
+    clustered = site_client.get(f"/api/v1/sites.geojson?bbox={bbox}&cluster=1").get_json()
+    # the demo pack is small: below the threshold the map gets the sites themselves
+    assert len(clustered["features"]) == len(full)
+
+
+def test_geojson_clusters_add_up(site_client, monkeypatch):
+    from portal.sites import services
+
+    monkeypatch.setattr(services, "CLUSTER_ABOVE", 5)
+    bbox = "112.0,39.0,115.0,41.0"
+    full = site_client.get(f"/api/v1/sites.geojson?bbox={bbox}").get_json()["features"]
+    cells = site_client.get(f"/api/v1/sites.geojson?bbox={bbox}&cluster=1").get_json()["features"]
+    assert all(c["properties"]["cluster"] for c in cells)
+    assert 1 < len(cells) < len(full)
+    assert sum(c["properties"]["count"] for c in cells) == len(full)
+
+
+def test_geojson_in_gcj02(site_client):
+    wgs = site_client.get("/api/v1/sites.geojson?kind=factory").get_json()["features"][0]
+    gcj = site_client.get("/api/v1/sites.geojson?kind=factory&crs=gcj02").get_json()["features"][0]
+    (lon1, lat1), (lon2, lat2) = wgs["geometry"]["coordinates"], gcj["geometry"]["coordinates"]
+    assert 0.003 < lon2 - lon1 < 0.01 and 0.0005 < lat2 - lat1 < 0.003  # a few hundred metres
+
+
+@pytest.mark.parametrize("bbox", ["1,2,3", "a,b,c,d", "10,10,5,5", "0,0,0,999", "nan,0,1,1"])
+def test_geojson_rejects_a_bad_bbox(site_client, bbox):
+    response = site_client.get("/api/v1/sites.geojson", query_string={"bbox": bbox})
+    assert response.status_code == 400

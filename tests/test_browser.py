@@ -69,3 +69,46 @@ def test_skip_link_moves_focus_to_main(live_server, browser):
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
     page.close()
+
+
+def test_map_draws_the_demo_sites_offline_and_follows_the_filters(live_server, browser,
+                                                                   site_db):
+    from portal.extensions import db
+    from portal.models import Site
+
+    with site_db() as s:
+        total = s.scalar(db.select(db.func.count(Site.id)))
+        parcels = s.scalar(db.select(db.func.count(Site.id)).filter_by(kind="parcel"))
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    foreign = []
+    page.on("request", lambda r: foreign.append(r.url)
+            if not r.url.startswith(live_server) and not r.url.startswith("data:") else None)
+    page.goto(f"{live_server}/zh/sites/")
+    map_box = page.locator(".site-map .folium-map")
+    page.wait_for_function("document.querySelector('.folium-map').dataset.features > 0")
+    assert int(map_box.get_attribute("data-features")) == total
+    assert page.locator(".leaflet-overlay-pane path").count() >= parcels  # polygons drawn
+
+    page.select_option("#kind", "parcel")
+    page.wait_for_function(
+        f"document.querySelector('.folium-map').dataset.features == '{parcels}'")
+    page.wait_for_function(
+        f"document.querySelector('#list-title').textContent.includes('{parcels}')")
+    assert "kind=parcel" in page.url
+    assert page.locator(".leaflet-marker-pane .leaflet-marker-icon").count() == 0  # no carriers
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "sites-map-parcels.png"), full_page=True)
+    assert foreign == []
+    page.close()
+
+
+def test_site_list_works_without_javascript(live_server, browser):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{live_server}/zh/sites/")
+    page.select_option("#kind", "factory")
+    page.get_by_role("button", name="筛选").click()
+    page.wait_for_url("**/zh/sites/?kind=factory*")
+    kinds = page.locator("#site-list .kicker").all_inner_texts()
+    assert kinds and all(k.startswith("标准厂房") for k in kinds)
+    context.close()

@@ -3,6 +3,7 @@
 from flask import url_for
 
 from portal.models import Industry, Opportunity, Policy, Region, Site
+from portal.sites.coords import geometry_to_gcj02, wgs84_to_gcj02
 
 
 def policy_summary(policy: Policy, snippet: str = "") -> dict:
@@ -62,6 +63,20 @@ def site_properties(site: Site) -> dict:
         "is_demo": site.is_demo,
         "url": url_for("sites.detail", site_id=site.id, _external=True),
     }
+
+
+def site_feature(site: Site, to_gcj02: bool = False) -> dict:
+    geometry = geometry_to_gcj02(site.geometry) if to_gcj02 else site.geometry
+    return {"type": "Feature", "geometry": geometry, "properties": site_properties(site)}
+
+
+def cluster_feature(group: dict, to_gcj02: bool = False) -> dict:
+    """A grid cell standing for ``count`` sites, drawn as one bubble at their mean position."""
+    lon, lat = group["lon"], group["lat"]
+    if to_gcj02:
+        lon, lat = wgs84_to_gcj02(lon, lat)
+    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": {"cluster": True, "count": group["count"]}}
 
 
 def site_full(site: Site) -> dict:

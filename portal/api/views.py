@@ -2,6 +2,7 @@
 
 from flask import Blueprint, abort, g, jsonify, request
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 
 from portal.errors import json_error
 from portal.extensions import csrf, db
@@ -9,6 +10,7 @@ from portal.i18n import normalise
 from portal.models import Industry, Opportunity, Region, Site
 from portal.pagination import page_arg
 from portal.policies import services as policy_services
+from portal.sites import services as site_services
 from portal.sites.services import SiteFilters
 
 from . import serializers
@@ -69,20 +71,39 @@ def match_policies():
 
 @bp.get("/sites.geojson")
 def sites_geojson():
+    """Sites as GeoJSON, by bounding box and the list's filters. ``cluster=1`` (the map's
+    own requests) answers grid clusters when a view holds too many sites to draw one by
+    one; ``crs=gcj02`` converts positions for tile providers that need it."""
     filters = SiteFilters.from_args(request.args)
-    stmt = db.select(Site)
-    if filters.kind:
-        stmt = stmt.filter_by(kind=filters.kind)
-    bbox = request.args.get("bbox")
-    if bbox:
-        try:
-            west, south, east, north = (float(v) for v in bbox.split(","))
-        except ValueError:
-            abort(400)
-        stmt = stmt.where(Site.longitude.between(west, east), Site.latitude.between(south, north))
-    features = [{"type": "Feature", "geometry": s.geometry,
-                 "properties": serializers.site_properties(s)}
-                for s in db.session.scalars(stmt.order_by(Site.id))]
+    bbox = _bbox(request.args.get("bbox"))
+    if request.args.get("cluster") == "1" and bbox is not None:
+        groups = site_services.clusters(filters, bbox)
+        if groups is not None:
+            return _geojson([serializers.cluster_feature(g, to_gcj02=_gcj02()) for g in groups])
+    stmt = site_services.filtered(filters).options(selectinload(Site.region))
+    if bbox is not None:
+        stmt = site_services.in_bbox(stmt, bbox)
+    sites = db.session.scalars(stmt.order_by(Site.id))
+    return _geojson([serializers.site_feature(s, to_gcj02=_gcj02()) for s in sites])
+
+
+def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
+    if not value:
+        return None
+    try:
+        west, south, east, north = (float(v) for v in value.split(","))
+    except ValueError:
+        abort(400)
+    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
+        abort(400)
+    return west, south, east, north
+
+
+def _gcj02() -> bool:
+    return request.args.get("crs", "").lower() == "gcj02"
+
+
+def _geojson(features: list[dict]):
     response = jsonify({"type": "FeatureCollection", "features": features})
     response.mimetype = "application/geo+json"
     return response

@@ -1,10 +1,10 @@
-"""载体匹配 / 土地筛选: land parcels and carriers."""
+"""载体匹配 / 土地筛选: land parcels and carriers on a map and in a list."""
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template, request, url_for
 
 from portal.pagination import page_arg
 
-from . import services
+from . import maps, services
 
 bp = Blueprint("sites", __name__, url_prefix="/<lang:lang>/sites")
 
@@ -12,11 +12,29 @@ bp = Blueprint("sites", __name__, url_prefix="/<lang:lang>/sites")
 @bp.get("/")
 def index():
     filters = services.SiteFilters.from_args(request.args)
-    return render_template("sites/index.html", filters=filters,
-                           page=services.list_sites(filters, page_arg()),
-                           regions=services.filter_regions())
+    page = services.list_sites(filters, page_arg())
+    if request.args.get("partial") == "list":  # the filter script refreshes the list alone
+        return render_template("sites/_list.html", filters=filters, page=page)
+    centre, zoom = services.map_view()
+    site_map = maps.sites_map(center=centre, zoom=zoom, outlines=services.outlines(),
+                              api_url=url_for("api.sites_geojson"), params=filters.as_args())
+    return render_template("sites/index.html", filters=filters, page=page,
+                           regions=services.filter_regions(), site_map=maps.render(site_map))
 
 
 @bp.get("/<int:site_id>")
 def detail(site_id: int):
-    return render_template("sites/detail.html", site=services.get_site(site_id))
+    site = services.get_site(site_id)
+    inset = maps.render(maps.inset_map(site, services.outlines(site.region)))
+    return render_template("sites/detail.html", site=site, inset=inset,
+                           nearby=services.nearby(site), contact=services.contact(site))
+
+
+@bp.get("/match")
+def match():
+    from .forms import SiteMatchForm
+    from .matcher import match as run_match
+
+    form = SiteMatchForm.from_database(request.args)
+    matches = run_match(form.to_requirements()) if request.args and form.validate() else None
+    return render_template("sites/match.html", form=form, matches=matches)
