@@ -192,11 +192,28 @@ def test_machine_pages(site_client):
     assert feed.get_data(as_text=True).count("<entry>") >= 10
 
 
-def test_pages_reference_no_other_host(site_client):
-    for path in ("/zh/", "/en/policies/", "/zh/sites/", "/zh/environment/"):
+RESOURCE = re.compile(r'<(?:script|img|source|iframe)[^>]*\ssrc="([^"]+)"|<link[^>]*\shref="([^"]+)"'
+                      r"|url\(['\"]?([^)'\"]+)")
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\ssrc=)[^>]*>(.*?)</script>", re.S)
+
+
+def test_no_page_loads_anything_from_another_host(site_client):
+    """Every page in the sitemap (Chinese ones) plus the map pages: scripts, styles, images
+    and fonts come from this server; inline scripts name no other host."""
+    sitemap = site_client.get("/sitemap.xml").get_data(as_text=True)
+    pages = [u.replace("http://portal.test", "") for u in re.findall(r"<loc>([^<]+)</loc>",
+                                                                     sitemap)]
+    pages = [p for p in pages if p.startswith("/zh/")] + ["/zh/sites/?kind=parcel",
+                                                          "/zh/policies/match", "/admin/login"]
+    assert len(pages) > 100
+    for path in pages:
         html = site_client.get(path).get_data(as_text=True)
-        for url in re.findall(r'(?:src|href)="(https?://[^"]+)"', html):
-            assert url.startswith("http://portal.test/"), url
+        for groups in RESOURCE.findall(html):
+            url = next(g for g in groups if g)
+            assert not re.match(r"(https?:)?//", url) or url.startswith("http://portal.test/"), \
+                (path, url)
+        for script in INLINE_SCRIPT.findall(html):
+            assert not re.search(r"https?://(?!portal\.test)", script), path
 
 
 def test_matcher_page_lists_qualifying_policies(site_client):
