@@ -184,3 +184,28 @@ def test_geojson_in_gcj02(site_client):
 def test_geojson_rejects_a_bad_bbox(site_client, bbox):
     response = site_client.get("/api/v1/sites.geojson", query_string={"bbox": bbox})
     assert response.status_code == 400
+
+
+def test_site_match_through_the_api(site_client):
+    response = site_client.post("/api/v1/sites/match", json={
+        "kinds": ["parcel"], "land_use": "industrial", "regions": ["yungang-edz"],
+        "min_area": 60, "max_area": 160, "investment_wan": 50000, "tax_wan": 2000,
+        "floor_area_m2": 60000, "energy_t": 3000, "output_wan": 20000})
+    assert response.status_code == 200
+    items = response.get_json()["items"]
+    assert items
+    for item in items:
+        assert item["site"]["kind"] == "parcel" and 60 <= item["site"]["area_mu"] <= 160
+        assert 0 <= item["score"] <= 100
+        assert {c["name"] for c in item["standard_land"]} >= {"investment_per_mu"}
+    assert [i["score"] for i in items] == sorted((i["score"] for i in items), reverse=True)
+
+
+@pytest.mark.parametrize("payload, field", [
+    ({"power_kva": "much"}, "power_kva"), ({"kinds": ["castle"]}, "kinds"),
+    ({"regions": ["atlantis"]}, "regions"), ({"unknown_need": 1}, "unknown_need"),
+])
+def test_site_match_rejects_bad_input_by_field(site_client, payload, field):
+    response = site_client.post("/api/v1/sites/match", json=payload)
+    assert response.status_code == 422
+    assert field in response.get_json()["error"]["fields"]

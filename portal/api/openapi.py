@@ -22,8 +22,8 @@ def _id(name: str) -> dict:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
 
 
-def _object(required: list[str], **properties) -> dict:
-    return {"type": "object", "required": required, "properties": properties}
+def _object(required_fields: list[str], /, **properties) -> dict:
+    return {"type": "object", "required": required_fields, "properties": properties}
 
 
 STRING = {"type": "string"}
@@ -101,6 +101,28 @@ SCHEMAS = {
         features={"type": "array", "items": _object(
             ["type", "geometry", "properties"], type={"type": "string", "enum": ["Feature"]},
             geometry={"type": "object"}, properties=_ref("SiteProperties"))}),
+    "SiteRequirements": {"type": "object", "description": "What a project needs of a site",
+                         "properties": {
+                             "kinds": {"type": "array", "items": {"type": "string", "enum": [
+                                 "parcel", "factory", "office", "warehouse", "incubator"]}},
+                             "industry": STRING, "land_use": STRING,
+                             "regions": {"type": "array", "items": STRING},
+                             "must_have": {"type": "array", "items": STRING},
+                             **{name: {"type": "number", "minimum": 0} for name in (
+                                 "min_area", "max_area", "max_land_price_wan_per_mu",
+                                 "max_rent_yuan_m2_month", "power_kva", "floor_load_kn_m2",
+                                 "ceiling_height_m", "investment_wan", "floor_area_m2",
+                                 "tax_wan", "energy_t", "output_wan")}}},
+    "IndicatorCheck": _object(["name", "required", "value", "passed", "unit"], name=STRING,
+                              required=STRING, value=NUMBER,
+                              passed={"type": "boolean", "nullable": True}, unit=STRING,
+                              label=STRING, minimum=NUMBER, maximum=NUMBER),
+    "SiteMatch": _object(["site", "score", "reasons", "unmet"], site=_ref("SiteProperties"),
+                         score={"type": "integer", "minimum": 0, "maximum": 100},
+                         reasons={"type": "array", "items": STRING},
+                         unmet={"type": "array", "items": STRING},
+                         standard_land={"type": "array", "items": _ref("IndicatorCheck")}),
+    "SiteMatchResult": _object(["items"], items={"type": "array", "items": _ref("SiteMatch")}),
     "List": _object(["items"], items={"type": "array", "items": {"type": "object"}}),
 }
 
@@ -150,10 +172,25 @@ def document() -> dict:
                 "operationId": "sitesGeoJSON", "summary": "Land parcels and carriers as GeoJSON",
                 "parameters": [_query("bbox", "west,south,east,north in WGS-84"),
                                _query("kind", "parcel, factory, office, warehouse, incubator"),
+                               _query("region", "Region slug (includes the zones within)"),
+                               _query("land_use", "industrial, logistics, commercial, …"),
+                               _query("min_area", "Minimum area in area_unit"),
+                               _query("max_area", "Maximum area in area_unit"),
+                               _query("area_unit", "mu (default: parcels) or m2"),
+                               _query("cluster", "1: grid clusters when the view is crowded"),
+                               _query("crs", "gcj02 to convert positions for GCJ-02 tiles"),
                                LANG],
                 "responses": {"200": {"description": "A FeatureCollection", "content": {
                     "application/geo+json": {"schema": _ref("FeatureCollection")}}},
                     "400": ERROR},
+            }},
+            "/sites/match": {"post": {
+                "operationId": "matchSites",
+                "summary": "Sites ranked for a project's needs, with reasons and unmet needs",
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": _ref("SiteRequirements")}}},
+                "responses": {"200": _json(_ref("SiteMatchResult")), "400": ERROR,
+                              "415": ERROR, "422": ERROR},
             }},
             "/sites/{site_id}": {"get": {
                 "operationId": "getSite", "summary": "One site",

@@ -1,5 +1,7 @@
 """JSON shapes of the public records (see PRODUCT.md for the ones outside tests rely on)."""
 
+from dataclasses import asdict
+
 from flask import url_for
 
 from portal.models import Industry, Opportunity, Policy, Region, Site
@@ -77,6 +79,16 @@ def cluster_feature(group: dict, to_gcj02: bool = False) -> dict:
         lon, lat = wgs84_to_gcj02(lon, lat)
     return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
             "properties": {"cluster": True, "count": group["count"]}}
+
+
+def site_match(match) -> dict:
+    return {
+        "site": site_properties(match.site),
+        "score": match.score,
+        "reasons": match.reasons,
+        "unmet": match.unmet,
+        "standard_land": [asdict(check) for check in match.standard_land],
+    }
 
 
 def site_full(site: Site) -> dict:

@@ -109,6 +109,21 @@ def _geojson(features: list[dict]):
     return response
 
 
+@bp.post("/sites/match")
+def match_sites():
+    from portal.sites.matcher import match, requirements_from_mapping
+
+    if not request.is_json:
+        abort(415)
+    data = request.get_json(silent=True)
+    if data is None:
+        return json_error(400, _("请求内容不是有效的 JSON。"))
+    requirements, errors = requirements_from_mapping(data)
+    if errors:
+        return json_error(422, fields=errors)
+    return jsonify({"items": [serializers.site_match(m) for m in match(requirements)]})
+
+
 @bp.get("/sites/<int:site_id>")
 def site(site_id: int):
     item = db.session.get(Site, site_id) or abort(404)
