@@ -192,7 +192,8 @@ def test_machine_pages(site_client):
     assert feed.get_data(as_text=True).count("<entry>") >= 10
 
 
-RESOURCE = re.compile(r'<(?:script|img|source|iframe)[^>]*\ssrc="([^"]+)"|<link[^>]*\shref="([^"]+)"'
+RESOURCE = re.compile(r'<(?:script|img|source|iframe)[^>]*\ssrc="([^"]+)"'
+                      r'|<link[^>]*\shref="([^"]+)"'
                       r"|url\(['\"]?([^)'\"]+)")
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\ssrc=)[^>]*>(.*?)</script>", re.S)
 

@@ -6,7 +6,6 @@ portal/sites/matcher.py.
 """
 
 import sys
-import time
 
 import pytest
 from flask import render_template
