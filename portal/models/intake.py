@@ -15,6 +15,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
 )
@@ -36,11 +37,15 @@ DEMAND_FLOW = {
     "producing": {"closed"},
     "closed": set(),
 }
-COMPLAINT_STATUSES = ("submitted", "accepted", "rejected", "in_progress", "answered", "closed")
+COMPLAINT_STATUSES = ("submitted", "supplement", "accepted", "rejected", "in_progress",
+                      "answered", "closed")
+# 受理审查 (with a pause while the complainant supplies missing materials) → 受理 or 不予受理
+# → 办理 → 答复 → 办结. A civil dispute between companies is closed as not in scope.
 COMPLAINT_FLOW = {
-    "submitted": {"accepted", "rejected"},
+    "submitted": {"supplement", "accepted", "rejected", "closed"},
+    "supplement": {"submitted", "accepted", "rejected", "closed"},
     "accepted": {"in_progress", "answered"},
-    "in_progress": {"answered"},
+    "in_progress": {"answered", "supplement"},
     "answered": {"closed", "in_progress"},
     "rejected": {"closed"},
     "closed": set(),
@@ -67,6 +72,18 @@ class _Submission:
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A client's key for the same submission sent twice (double click, network retry).
+    idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    # The deadline clock: starts the day after complete materials arrive, pauses while
+    # supplements are awaited (paused_since), keeps paused working days, survives transfers.
+    materials_complete_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    paused_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    paused_working_days: Mapped[int] = mapped_column(Integer, default=0)
+    extension_reason: Mapped[str] = mapped_column(Text, default="")
+    closed_reason: Mapped[str] = mapped_column(Text, default="")
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_comment: Mapped[str] = mapped_column(Text, default="")
+    rated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Demand(_Submission, db.Model):
@@ -74,6 +91,8 @@ class Demand(_Submission, db.Model):
     __table_args__ = (
         check_in("status", DEMAND_STATUSES),
         check_in("investor_type", INVESTOR_TYPES),
+        CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating_range"),
+        CheckConstraint("paused_working_days >= 0", name="paused_non_negative"),
         CheckConstraint("length(company_name) > 0", name="company_present"),
         *non_negative("amount_wan"),
     )
@@ -98,7 +117,6 @@ class Demand(_Submission, db.Model):
     region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
     first_region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
-    closed_reason: Mapped[str] = mapped_column(Text, default="")
 
     industry = relationship("Industry")
     region = relationship("Region", foreign_keys=[region_id])
@@ -117,6 +135,7 @@ class Complaint(_Submission, db.Model):
         check_in("status", COMPLAINT_STATUSES),
         check_in("category", COMPLAINT_CATEGORIES),
         CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating_range"),
+        CheckConstraint("paused_working_days >= 0", name="paused_non_negative"),
         CheckConstraint("length(facts) > 0", name="facts_present"),
     )
 
@@ -132,8 +151,6 @@ class Complaint(_Submission, db.Model):
     region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     accept_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    rating: Mapped[int | None] = mapped_column(Integer)
-    rating_comment: Mapped[str] = mapped_column(Text, default="")
 
     respondent_region = relationship("Region", foreign_keys=[respondent_region_id])
     region = relationship("Region", foreign_keys=[region_id])
@@ -181,5 +198,8 @@ class Attachment(db.Model):
     content_type: Mapped[str] = mapped_column(String(100))
     size_bytes: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
+    # A random key for the staff download URL; the bytes live in the database so that every
+    # app node behind a load balancer can serve them.
     storage_key: Mapped[str] = mapped_column(String(255), unique=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
