@@ -5,7 +5,7 @@ prefix, the signed-in user's setting, the ``lang`` cookie, ``Accept-Language``, 
 """
 
 from flask import Flask, current_app, g, request, url_for
-from flask_babel import format_date, format_decimal, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_login import current_user
 from werkzeug.routing import BaseConverter
 
@@ -150,6 +150,7 @@ def _template_globals() -> dict:
         "switch_language_url": switch_language_url,
         "format_number": format_number,
         "format_date": format_date,
+        "format_datetime": format_datetime,
         "portal_region_name": portal_region_name,
         "has_endpoint": lambda name: name in current_app.view_functions,
     }

@@ -43,6 +43,32 @@ LABELS = {
         "appeal": _l("诉求建议"), "funding": _l("资金扶持"), "affairs": _l("政务办事"),
         "talent": _l("人才服务"), "finance": _l("金融信贷"), "other": _l("其他服务"),
     },
+    "demand_status": {
+        "submitted": _l("已提交"), "accepted": _l("已受理"), "negotiating": _l("对接中"),
+        "signed": _l("已签约"), "started": _l("已开工"), "producing": _l("已投产"),
+        "closed": _l("已办结"),
+    },
+    "complaint_status": {
+        "submitted": _l("已提交"), "supplement": _l("待补正材料"), "accepted": _l("已受理"),
+        "rejected": _l("不予受理"), "in_progress": _l("办理中"), "answered": _l("已答复"),
+        "closed": _l("已办结"),
+    },
+    "complaint_category": {
+        "policy": _l("政策兑现"), "approval": _l("行政审批"), "enforcement": _l("执法检查"),
+        "arrears": _l("拖欠账款"), "factors": _l("要素保障"),
+        "environment": _l("投资环境与政策建议"), "other": _l("其他"),
+    },
+    "investor_type": {
+        "domestic": _l("境内企业"), "foreign": _l("外商投资企业"), "hmt": _l("港澳台投资企业"),
+    },
+    "timeline": {
+        "3m": _l("3个月内"), "6m": _l("3至6个月"), "12m": _l("6至12个月"),
+        "later": _l("1年以后"), "unsure": _l("尚未确定"),
+    },
+    "currency": {
+        "CNY": _l("人民币"), "USD": _l("美元"), "EUR": _l("欧元"), "HKD": _l("港元"),
+        "JPY": _l("日元"), "KRW": _l("韩元"), "RUB": _l("卢布"),
+    },
     "role": {
         "admin": _l("系统管理员"), "bureau": _l("促投局"), "region": _l("县区/开发区"),
         "department": _l("部门"),

@@ -5,13 +5,15 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from portal.errors import json_error
-from portal.extensions import csrf, db
+from portal.extensions import csrf, db, limiter
 from portal.i18n import normalise
+from portal.intake.views import submission_limit
 from portal.models import Industry, Opportunity, Region, Site
 from portal.pagination import page_arg
 from portal.policies import services as policy_services
 from portal.sites import services as site_services
 from portal.sites.services import SiteFilters
+from portal.tracking.views import GUESSES
 
 from . import serializers
 from .openapi import document
@@ -128,6 +130,82 @@ def match_sites():
 def site(site_id: int):
     item = db.session.get(Site, site_id) or abort(404)
     return jsonify(serializers.site_full(item))
+
+
+# --- intake -----------------------------------------------------------------------------
+
+FORM_ONLY = {"csrf_token", "website", "idempotency_key", "attachments"}
+
+
+def _submission(kind: str):
+    """POST a demand or complaint as JSON, or as multipart form data with attachments."""
+    from portal.intake import attachments, services
+    from portal.intake.forms import ComplaintForm, DemandForm, formdata_from_json
+    from portal.intake.views import uploaded_files
+
+    form_class = DemandForm if kind == "demand" else ComplaintForm
+    if request.is_json:
+        payload = request.get_json(silent=True)
+        if not isinstance(payload, dict):
+            return json_error(400, _("请求内容应为 JSON 对象。"))
+        formdata, errors = formdata_from_json(payload, ("preferred_regions",))
+        files = []
+    elif request.mimetype == "multipart/form-data":
+        formdata, errors, files = request.form, {}, uploaded_files()
+    else:
+        abort(415)
+    form = form_class.from_database(formdata=formdata, meta={"csrf": False})
+    known = {f.name for f in form} - FORM_ONLY
+    errors |= {name: _("没有这个字段") for name in sorted(set(formdata) - known)
+               if name != "attachments"}
+    if not form.validate() or errors:
+        errors |= {name: str(messages[0]) for name, messages in form.errors.items()}
+        return json_error(422, fields=errors)
+    try:
+        checked = attachments.check_all(files)
+    except attachments.AttachmentsError as exc:
+        return json_error(422, fields={"attachments": "；".join(exc.messages)})
+    submit = services.submit_demand if kind == "demand" else services.submit_complaint
+    receipt = submit(form.record_values(), checked,
+                     key=request.headers.get("Idempotency-Key", "")[:80] or None,
+                     language=g.lang)
+    services.after_submission()
+    body = {"ticket": receipt.ticket, "access_code": receipt.access_code,
+            "status": receipt.status}
+    if receipt.replayed:
+        return jsonify(body | {"replayed": True}), 200
+    return jsonify(body), 201
+
+
+@bp.post("/demands")
+@limiter.limit(submission_limit)
+def create_demand():
+    return _submission("demand")
+
+
+@bp.post("/complaints")
+@limiter.limit(submission_limit)
+def create_complaint():
+    return _submission("complaint")
+
+
+@bp.get("/track/<ticket>")
+@limiter.limit(GUESSES)
+def track(ticket: str):
+    """A wrong code answers exactly as an unknown ticket: 404."""
+    from portal.intake import services
+
+    record = services.find(ticket[:40], request.headers.get("X-Access-Code", "")[:40])
+    if record is None:
+        return json_error(404)
+    return jsonify({
+        "ticket": record.ticket,
+        "kind": "demand" if record.ticket.startswith("D") else "complaint",
+        "status": record.status,
+        "events": [{"at": e.at.isoformat(), "status": e.status, "note": e.note}
+                   for e in services.public_events(record)],
+        "rating": record.rating,
+    })
 
 
 @bp.get("/opportunities")

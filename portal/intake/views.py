@@ -1,5 +1,60 @@
-"""需求对接 and 投诉: intake of investor demands and complaints."""
+"""需求对接 and 投诉: the demand and complaint forms."""
 
-from flask import Blueprint
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_babel import gettext as _
+
+from portal.extensions import limiter
+from portal.i18n import current_lang
+
+from . import attachments, services
+from .forms import ComplaintForm, DemandForm
 
 bp = Blueprint("intake", __name__, url_prefix="/<lang:lang>")
+
+
+def submission_limit() -> str:
+    """PORTAL_RATELIMIT, e.g. 20/hour per client (``off`` disables limiting altogether)."""
+    value = current_app.config.get("PORTAL_RATELIMIT", "20/hour")
+    return "1000000/second" if value.strip().lower() == "off" else value
+
+
+def uploaded_files() -> list[tuple[str, bytes]]:
+    """(name, bytes) of every file part that holds a file; empty parts are the browser's way
+    of saying "no file chosen"."""
+    return [(f.filename or "", f.read()) for f in request.files.getlist("attachments")
+            if f and (f.filename or f.content_length)]
+
+
+def _submit(form, kind: str, template: str):
+    if not form.validate_on_submit():
+        return render_template(template, form=form)
+    if form.is_bot():
+        abort(400)
+    try:
+        files = attachments.check_all(uploaded_files())
+    except attachments.AttachmentsError as exc:
+        form.attachments.errors = list(exc.messages) + [
+            _("为安全起见，请重新选择要上传的文件。")]
+        return render_template(template, form=form)
+    submit = services.submit_demand if kind == "demand" else services.submit_complaint
+    receipt = submit(form.record_values(), files, key=form.idempotency_key.data or None,
+                     language=current_lang())
+    services.after_submission()
+    return render_template("intake/confirmation.html", receipt=receipt), 201 \
+        if not receipt.replayed else 200
+
+
+@bp.route("/demands/new", methods=["GET", "POST"])
+@limiter.limit(submission_limit, methods=["POST"])
+def new_demand():
+    form = DemandForm.from_database()
+    if request.method == "GET":
+        form.site.data = request.args.get("site", type=int)
+        form.opportunity.data = request.args.get("opportunity", type=int)
+    return _submit(form, "demand", "intake/demand.html")
+
+
+@bp.route("/complaints/new", methods=["GET", "POST"])
+@limiter.limit(submission_limit, methods=["POST"])
+def new_complaint():
+    return _submit(ComplaintForm.from_database(), "complaint", "intake/complaint.html")

@@ -1,0 +1,195 @@
+"""Taking in demands and complaints: one transaction holds the record, its files, its first
+timeline event, its confirmation mail and its staff alert, and only then is the ticket shown.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+
+from portal.extensions import db
+from portal.models import AuditEvent, Complaint, Demand, Region, TicketEvent, User, utcnow
+
+from . import attachments, deadlines, tickets
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MODELS = {"demand": Demand, "complaint": Complaint}
+
+
+@dataclass
+class Receipt:
+    kind: str
+    ticket: str
+    status: str
+    access_code: str | None  # None when a repeated submission returns the first one's ticket
+    replayed: bool = False
+
+
+def end_of_day(day) -> datetime:
+    """23:59:59 in Shanghai of a calendar day, in UTC (SQLite keeps no time zone)."""
+    return datetime.combine(day, time(23, 59, 59), tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _existing(kind: str, key: str | None) -> Receipt | None:
+    if not key:
+        return None
+    record = db.session.scalars(
+        db.select(MODELS[kind]).filter_by(idempotency_key=key)).first()
+    if record is None:
+        return None
+    return Receipt(kind, record.ticket, record.status, None, replayed=True)
+
+
+Mail = tuple[str, str, str]  # to, subject, body
+
+
+def _save(kind: str, record, files: list[attachments.Checked], key: str | None,
+          notify: Callable[[str, str], list[Mail]]) -> Receipt:
+    from portal.mail import queue_mail
+
+    code = tickets.new_access_code()
+    record.access_code_hash = tickets.hash_code(code)
+    record.idempotency_key = key or None
+    record.events.append(TicketEvent(status=record.status, note=_("已收到您的提交。"),
+                                     public=True))
+    for checked in files:
+        attachments.store(checked, **{kind: record})
+    db.session.add(AuditEvent(action="submitted", entity_type=kind, entity_id="",
+                              detail={"language": record.language}))
+    for _attempt in range(3):  # a colliding random ticket number is drawn again
+        record.ticket = tickets.new_ticket(kind)
+        db.session.add(record)
+        try:
+            db.session.flush()
+            break
+        except IntegrityError:
+            db.session.rollback()
+            replay = _existing(kind, key)
+            if replay is not None:
+                return replay
+            raise
+    for to, subject, body in notify(record.ticket, code):
+        queue_mail(to, subject, body)
+    db.session.commit()  # acknowledged only after this
+    return Receipt(kind, record.ticket, record.status, code)
+
+
+def _staff_alerts(region: Region | None, subject: str, body: str) -> list[Mail]:
+    """Mail for the staff who answer for the region (or the bureau when none is set)."""
+    stmt = db.select(User.email).where(User.active.is_(True))
+    if region is not None:
+        stmt = stmt.where(db.or_(User.region_id == region.id, User.role == "bureau"))
+    else:
+        stmt = stmt.where(User.role.in_(("bureau", "admin")))
+    return [(email, subject, body) for email in db.session.scalars(stmt)]
+
+
+def submit_demand(values: dict, files: list, *, key: str | None, language: str) -> Receipt:
+    replay = _existing("demand", key)
+    if replay is not None:
+        return replay
+    now = utcnow()
+    regions = values.pop("preferred_regions", [])
+    record = Demand(status="submitted", language=language, consent_at=now, submitted_at=now,
+                    materials_complete_at=now, preferred_regions=regions, **values)
+    first = db.session.scalars(db.select(Region).where(Region.slug.in_(regions))).first() \
+        if regions else None
+    record.region = first
+    record.first_region = first
+    today = deadlines.local_date(now)
+    record.due_at = end_of_day(deadlines.add_working_days(today,
+                                                          deadlines.deadline_days("demand")))
+    def notify(ticket: str, code: str) -> list[Mail]:
+        mails = _staff_alerts(first, _("新的投资需求：%(ticket)s", ticket=ticket),
+                              _("%(company)s 提交了投资需求 %(ticket)s，请在 1 个工作日内确认。",
+                                company=record.company_name, ticket=ticket))
+        if record.contact_email:
+            mails.append((record.contact_email, _("投资需求已收到：%(ticket)s", ticket=ticket),
+                          _("您好，%(name)s：\n\n我们已收到您的投资需求，编号 %(ticket)s，"
+                            "访问码 %(code)s。\n请妥善保存访问码，凭编号和访问码可查询办理进度。\n",
+                            name=record.contact_name, ticket=ticket, code=code)))
+        return mails
+
+    return _save("demand", record, files, key, notify)
+
+
+def submit_complaint(values: dict, files: list, *, key: str | None, language: str) -> Receipt:
+    replay = _existing("complaint", key)
+    if replay is not None:
+        return replay
+    now = utcnow()
+    record = Complaint(status="submitted", language=language, consent_at=now,
+                       submitted_at=now, materials_complete_at=now, **values)
+    record.region = record.respondent_region
+    today = deadlines.local_date(now)
+    record.accept_due_at = end_of_day(deadlines.add_working_days(
+        today, deadlines.deadline_days("complaint_accept")))
+    record.due_at = end_of_day(deadlines.add_working_days(
+        today, deadlines.deadline_days("complaint_conclude")))
+    def notify(ticket: str, code: str) -> list[Mail]:
+        from portal.labels import LABELS
+
+        category = str(LABELS["complaint_category"][record.category])
+        mails = _staff_alerts(record.region, _("新的投诉：%(ticket)s", ticket=ticket),
+                              _("收到一件“%(category)s”类投诉 %(ticket)s，请在受理期限内处理。",
+                                category=category, ticket=ticket))
+        if record.contact_email:
+            mails.append((record.contact_email, _("投诉已收到：%(ticket)s", ticket=ticket),
+                          _("您好，%(name)s：\n\n我们已收到您的投诉，编号 %(ticket)s，"
+                            "访问码 %(code)s。\n我们将在 %(days)d 个工作日内决定是否受理，"
+                            "并在本平台告知。\n",
+                            name=record.contact_name, ticket=ticket, code=code,
+                            days=deadlines.deadline_days("complaint_accept"))))
+        return mails
+
+    return _save("complaint", record, files, key, notify)
+
+
+def after_submission() -> None:
+    """Send what the submission queued; a mail server that is down only delays the mail."""
+    from portal.mail import drain_mail_quietly
+
+    drain_mail_quietly()
+
+
+# --- tracking ---------------------------------------------------------------------------
+
+
+def find(ticket: str, code: str) -> Demand | Complaint | None:
+    """The ticket when the code matches; None for a wrong code or an unknown ticket alike."""
+    number = tickets.normalise_ticket(ticket)
+    model = {"D": Demand, "C": Complaint}.get(number[:1])
+    record = db.session.scalars(db.select(model).filter_by(ticket=number)).first() \
+        if model else None
+    if not tickets.code_matches(code, record.access_code_hash if record else None):
+        return None
+    return record
+
+
+def public_events(record) -> list[TicketEvent]:
+    return [e for e in record.events if e.public]
+
+
+def rate(record, rating: int, comment: str) -> None:
+    if record.status != "closed":
+        raise ValueError(_("办结后才能评价"))
+    if record.rating is not None:
+        raise ValueError(_("您已评价过，感谢您的反馈"))
+    record.rating, record.rating_comment, record.rated_at = rating, comment, utcnow()
+    db.session.add(AuditEvent(action="rated", entity_type=type(record).__tablename__,
+                              entity_id=record.ticket, detail={"rating": rating}))
+    db.session.commit()
+
+
+def overdue(record) -> bool:
+    """Past its deadline and still open (a clock paused for supplements is not overdue)."""
+    if record.status == "closed" or record.due_at is None or record.paused_since is not None:
+        return False
+    return utcnow() > as_utc(record.due_at)
