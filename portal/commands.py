@@ -16,10 +16,11 @@ seed_cli = AppGroup("seed", help="Data packs.")
 search_cli = AppGroup("search", help="The search index.")
 users_cli = AppGroup("users", help="Staff accounts.")
 translate_cli = AppGroup("translate", help="Translation catalogs (babel.cfg, translations/).")
+mail_cli = AppGroup("mail", help="Outgoing mail.")
 
 
 def register(app: Flask) -> None:
-    for group in (seed_cli, search_cli, users_cli, translate_cli):
+    for group in (seed_cli, search_cli, users_cli, translate_cli, mail_cli):
         app.cli.add_command(group)
     app.cli.add_command(bootstrap)
 
@@ -172,3 +173,12 @@ def search_drain() -> None:
         if not applied:
             break
     click.echo(f"applied {total} index jobs")
+
+
+@mail_cli.command("drain")
+def mail_drain() -> None:
+    """Send mail waiting in the outbox whose retry time has come."""
+    from portal.mail import drain_mail
+
+    sent, waiting = drain_mail()
+    click.echo(f"sent {sent} messages; {waiting} still waiting")

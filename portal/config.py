@@ -40,6 +40,12 @@ def from_env(environ=None) -> dict:
         "MAP_TILES_ATTRIBUTION": env.get("PORTAL_MAP_TILES_ATTRIBUTION", ""),
         "MAP_APPROVAL_NUMBER": env.get("PORTAL_MAP_APPROVAL_NUMBER", ""),
         "DATA_PACK": env.get("PORTAL_DATA_PACK", "datong"),
+        # Working-day deadlines (外商投资企业投诉工作办法 by default).
+        "DEADLINE_COMPLAINT_ACCEPT_DAYS": int(
+            env.get("PORTAL_DEADLINE_COMPLAINT_ACCEPT_DAYS", "7")),
+        "DEADLINE_COMPLAINT_CONCLUDE_DAYS": int(
+            env.get("PORTAL_DEADLINE_COMPLAINT_CONCLUDE_DAYS", "60")),
+        "DEADLINE_DEMAND_ACK_DAYS": int(env.get("PORTAL_DEADLINE_DEMAND_ACK_DAYS", "1")),
     }
 
 

@@ -185,18 +185,21 @@ def drain_quietly() -> None:
 
 def catch_up(response):
     """After a request, at most every SEARCH_CATCH_UP seconds per process (0: never), drain
-    jobs that an earlier drain could not apply (engine down, lock busy), so they do not
-    wait for the next edit."""
+    outbox jobs that an earlier drain could not apply (search engine down or locked, mail
+    server down), so they do not wait for the next submission."""
     every = current_app.config.get("SEARCH_CATCH_UP", CATCH_UP_EVERY)
     now = time.monotonic()
     state = current_app.extensions.setdefault("search_catch_up", {"next": 0.0})
     if every and now >= state["next"]:
         state["next"] = now + every
+        from portal.mail import drain_mail_quietly
+
         try:
             if pending():
                 drain()
         except SQLAlchemyError:
             current_app.logger.exception("could not drain the search outbox")
+        drain_mail_quietly()  # mail whose retry time has come
     return response
 
 

@@ -10,6 +10,7 @@ from portal.intake import services, workflow
 from portal.models import AuditEvent, Complaint, Demand, OutboxJob, TicketEvent
 from tests import factories
 
+
 def valid_credit_code(base: str = "91140200MA0K") -> str:
     from portal.intake.validators import credit_code_valid
 
@@ -30,7 +31,8 @@ DEMAND = {
 }
 COMPLAINT = {
     "category": "approval", "company_name": "大同示例制造有限公司",
-    "respondent_name": "某县行政审批服务管理局", "facts": "2026年9月提交施工许可申请，材料齐全，至今未办理也未告知原因。",
+    "respondent_name": "某县行政审批服务管理局",
+    "facts": "2026年9月提交施工许可申请，材料齐全，至今未办理也未告知原因。",
     "desired_outcome": "依法办理施工许可。", "contact_name": "李经理",
     "contact_phone": "0352-1234567", "consent": "y",
 }
@@ -306,3 +308,87 @@ def test_services_find_normalises_what_people_type(client, app):
     with app.app_context():
         assert services.find(ticket.lower().replace("-", " "), code.replace("-", "")) is not None
         assert services.find(ticket, code[:-1] + ("A" if code[-1] != "A" else "B")) is None
+
+
+def _pdf() -> bytes:
+    return (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+            b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+def test_complaint_with_attachments_and_staff_only_download(client, app):
+    import io
+
+    data = COMPLAINT | {"attachments": [(io.BytesIO(_pdf()), "合同.pdf"),
+                                        (io.BytesIO(b"<html>x</html>"), "伪装.pdf")]}
+    html = client.post("/zh/complaints/new", data=data,
+                       content_type="multipart/form-data").get_data(as_text=True)
+    assert "不是允许的文件类型" in html and 'value="某县行政审批服务管理局"' in html
+    data = COMPLAINT | {"attachments": [(io.BytesIO(_pdf()), "../../合同.pdf")]}
+    assert client.post("/zh/complaints/new", data=data,
+                       content_type="multipart/form-data").status_code == 201
+    with app.app_context():
+        record = db.session.scalars(db.select(Complaint)).one()
+        attachment = record.attachments[0]
+        assert attachment.filename == "合同.pdf" and attachment.content_type == "application/pdf"
+        key, ticket = attachment.storage_key, record.ticket
+        factories.staff(email="bureau@example.gov.cn", password="pw-123456", role="bureau")
+        db.session.commit()
+    assert client.get(f"/admin/attachments/{key}").status_code == 302  # not signed in
+    client.post("/admin/login", data={"email": "bureau@example.gov.cn", "password": "pw-123456"})
+    download = client.get(f"/admin/attachments/{key}")
+    assert download.status_code == 200 and download.data == _pdf()
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+    page = client.get(f"/admin/tickets/complaint/{ticket}").get_data(as_text=True)
+    assert "合同.pdf" in page
+
+
+def test_api_multipart_with_a_file(client, app):
+    import io
+
+    data = {k: v for k, v in COMPLAINT.items()} | {
+        "attachments": (io.BytesIO(_pdf()), "证据.pdf")}
+    response = client.post("/api/v1/complaints", data=data, content_type="multipart/form-data")
+    assert response.status_code == 201, response.get_json()
+    with app.app_context():
+        assert db.session.scalars(db.select(Complaint)).one().attachments[0].size_bytes == len(
+            _pdf())
+
+
+def test_department_staff_do_not_see_a_withheld_identity(client, app):
+    client.post("/zh/complaints/new", data=COMPLAINT | {"withhold_identity": "y"})
+    with app.app_context():
+        record = db.session.scalars(db.select(Complaint)).one()
+        officer = factories.staff(email="dept@example.gov.cn", password="pw-123456",
+                                  role="department")
+        record.assignee = officer
+        ticket = record.ticket
+        db.session.commit()
+    client.post("/admin/login", data={"email": "dept@example.gov.cn", "password": "pw-123456"})
+    page = client.get(f"/admin/tickets/complaint/{ticket}").get_data(as_text=True)
+    assert "李经理" not in page and "不向被投诉方透露身份" in page
+
+
+def test_staff_transfer_keeps_the_clock_and_records_the_reason(client, app):
+    with app.app_context():
+        factories.region(slug="pingcheng", kind="district", name="平城区")
+        factories.region(slug="yungang", kind="district", name="云冈区")
+        factories.staff(email="bureau@example.gov.cn", password="pw-123456", role="bureau")
+        db.session.commit()
+    assert client.post("/zh/demands/new",
+                       data=demand(preferred_regions=["pingcheng"])).status_code == 201
+    with app.app_context():
+        record = db.session.scalars(db.select(Demand)).one()
+        assert record.region.slug == "pingcheng" and record.first_region.slug == "pingcheng"
+        due, ticket = record.due_at, record.ticket
+    client.post("/admin/login", data={"email": "bureau@example.gov.cn", "password": "pw-123456"})
+    client.post(f"/admin/tickets/demand/{ticket}",
+                data={"transfer-region": "yungang", "transfer-reason": "平城区无合适用地"})
+    with app.app_context():
+        record = db.session.scalars(db.select(Demand)).one()
+        assert record.region.slug == "yungang" and record.due_at == due
+        assert "平城区无合适用地" in record.events[-1].note and not record.events[-1].public
+    client.post(f"/admin/tickets/demand/{ticket}",
+                data={"status-status": "accepted", "status-note": "已受理", "status-public": "y"})
+    with app.app_context():
+        assert db.session.scalars(db.select(Demand)).one().status == "accepted"

@@ -52,18 +52,14 @@ Mail = tuple[str, str, str]  # to, subject, body
 
 def _save(kind: str, record, files: list[attachments.Checked], key: str | None,
           notify: Callable[[str, str], list[Mail]]) -> Receipt:
+    """Insert the record under a fresh random ticket (drawing again on the rare collision),
+    then its files, first timeline event, audit event and mail, and commit them together."""
     from portal.mail import queue_mail
 
     code = tickets.new_access_code()
     record.access_code_hash = tickets.hash_code(code)
     record.idempotency_key = key or None
-    record.events.append(TicketEvent(status=record.status, note=_("已收到您的提交。"),
-                                     public=True))
-    for checked in files:
-        attachments.store(checked, **{kind: record})
-    db.session.add(AuditEvent(action="submitted", entity_type=kind, entity_id="",
-                              detail={"language": record.language}))
-    for _attempt in range(3):  # a colliding random ticket number is drawn again
+    for attempt in range(3):
         record.ticket = tickets.new_ticket(kind)
         db.session.add(record)
         try:
@@ -72,9 +68,16 @@ def _save(kind: str, record, files: list[attachments.Checked], key: str | None,
         except IntegrityError:
             db.session.rollback()
             replay = _existing(kind, key)
-            if replay is not None:
+            if replay is not None:  # the same submission, committed by another request
                 return replay
-            raise
+            if attempt == 2:
+                raise
+    record.events.append(TicketEvent(status=record.status, note=_("已收到您的提交。"),
+                                     public=True))
+    for checked in files:
+        attachments.store(checked, **{kind: record})
+    db.session.add(AuditEvent(action="submitted", entity_type=kind, entity_id=record.ticket,
+                              detail={"language": record.language, "files": len(files)}))
     for to, subject, body in notify(record.ticket, code):
         queue_mail(to, subject, body)
     db.session.commit()  # acknowledged only after this

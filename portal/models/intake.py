@@ -127,6 +127,8 @@ class Demand(_Submission, db.Model):
     events: Mapped[list["TicketEvent"]] = relationship(
         back_populates="demand", order_by="TicketEvent.at"
     )
+    attachments: Mapped[list["Attachment"]] = relationship(order_by="Attachment.id",
+                                                           viewonly=True)
 
 
 class Complaint(_Submission, db.Model):
@@ -158,6 +160,8 @@ class Complaint(_Submission, db.Model):
     events: Mapped[list["TicketEvent"]] = relationship(
         back_populates="complaint", order_by="TicketEvent.at"
     )
+    attachments: Mapped[list["Attachment"]] = relationship(order_by="Attachment.id",
+                                                           viewonly=True)
 
 
 _EXACTLY_ONE_OWNER = "(demand_id IS NULL) <> (complaint_id IS NULL)"
