@@ -392,3 +392,77 @@ def test_staff_transfer_keeps_the_clock_and_records_the_reason(client, app):
                 data={"status-status": "accepted", "status-note": "已受理", "status-public": "y"})
     with app.app_context():
         assert db.session.scalars(db.select(Demand)).one().status == "accepted"
+
+
+def test_submission_mails_ticket_and_code_over_smtp(client, app, monkeypatch):
+    from tests.test_mail import MailServer, _free_port, _use
+
+    server = MailServer(_free_port())
+    _use(app, monkeypatch, server)
+    server.start()
+    try:
+        ticket, code = _submit(client)
+    finally:
+        server.stop()
+    mails = [m for m in server.inbox.messages if m["To"] == "wang@example.com"]
+    assert len(mails) == 1
+    assert ticket in mails[0]["Subject"]
+    body = mails[0].get_content()
+    assert ticket in body and code in body
+
+
+def test_mail_server_down_keeps_the_submission_and_retries(client, app, runner, monkeypatch):
+    from datetime import timedelta
+
+    from portal.models import utcnow
+    from tests.test_mail import MailServer, _free_port, _use
+
+    server = MailServer(_free_port())  # not started: nothing listens
+    _use(app, monkeypatch, server)
+    ticket, code = _submit(client)  # acknowledged all the same
+    with app.app_context():
+        job = db.session.scalars(db.select(OutboxJob).filter_by(kind="mail")).one()
+        assert job.done_at is None and job.attempts == 1 and job.last_error
+        job.available_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    server.start()
+    try:
+        result = runner.invoke(args=["mail", "drain"])
+    finally:
+        server.stop()
+    assert "sent 1 messages" in result.output
+    assert ticket in server.inbox.messages[0].get_content()
+
+
+def test_rate_limit_answers_429_in_the_documented_shape(databases, tmp_path):
+    from tests.conftest import make_app
+
+    app = make_app(databases.new("limits"), tmp_path, RATELIMIT_ENABLED=True,
+                   PORTAL_RATELIMIT="2/hour", RATELIMIT_STORAGE_URI="memory://")
+    client = app.test_client()
+    codes = [client.post("/api/v1/demands", json={}).status_code for _ in range(3)]
+    assert codes == [422, 422, 429]
+    body = client.post("/api/v1/demands", json={}).get_json()
+    assert body["error"]["code"] == "rate_limited"
+    page = client.post("/zh/demands/new", data={})
+    assert page.status_code == 429 and "请求过于频繁" in page.get_data(as_text=True)
+
+
+def test_guessing_access_codes_is_rate_limited(databases, tmp_path):
+    from tests.conftest import make_app
+
+    app = make_app(databases.new("guess"), tmp_path, RATELIMIT_ENABLED=True,
+                   RATELIMIT_STORAGE_URI="memory://")
+    client = app.test_client()
+    codes = [client.get("/api/v1/track/D-0000000000", headers={"X-Access-Code": f"x{n}"}
+                        ).status_code for n in range(12)]
+    assert codes[:10] == [404] * 10 and codes[10:] == [429, 429]
+
+
+def test_too_large_a_body_answers_413(client):
+    big = b"x" * (61 * 1024 * 1024)
+    api = client.post("/api/v1/complaints", data=big, content_type="application/json")
+    assert api.status_code == 413 and api.get_json()["error"]["code"] == "too_large"
+    page = client.post("/zh/complaints/new", data=big,
+                       content_type="application/x-www-form-urlencoded")
+    assert page.status_code == 413 and "提交的内容过大" in page.get_data(as_text=True)

@@ -178,13 +178,13 @@ def _submission(kind: str):
 
 
 @bp.post("/demands")
-@limiter.limit(submission_limit)
+@limiter.shared_limit(submission_limit, scope="submissions")
 def create_demand():
     return _submission("demand")
 
 
 @bp.post("/complaints")
-@limiter.limit(submission_limit)
+@limiter.shared_limit(submission_limit, scope="submissions")
 def create_complaint():
     return _submission("complaint")
 

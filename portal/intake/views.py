@@ -13,7 +13,8 @@ bp = Blueprint("intake", __name__, url_prefix="/<lang:lang>")
 
 
 def submission_limit() -> str:
-    """PORTAL_RATELIMIT, e.g. 20/hour per client (``off`` disables limiting altogether)."""
+    """PORTAL_RATELIMIT, e.g. 20/hour per client, shared by the demand and complaint forms
+    and their API (``off`` disables limiting altogether)."""
     value = current_app.config.get("PORTAL_RATELIMIT", "20/hour")
     return "1000000/second" if value.strip().lower() == "off" else value
 
@@ -45,7 +46,7 @@ def _submit(form, kind: str, template: str):
 
 
 @bp.route("/demands/new", methods=["GET", "POST"])
-@limiter.limit(submission_limit, methods=["POST"])
+@limiter.shared_limit(submission_limit, scope="submissions", methods=["POST"])
 def new_demand():
     form = DemandForm.from_database()
     if request.method == "GET":
@@ -55,6 +56,6 @@ def new_demand():
 
 
 @bp.route("/complaints/new", methods=["GET", "POST"])
-@limiter.limit(submission_limit, methods=["POST"])
+@limiter.shared_limit(submission_limit, scope="submissions", methods=["POST"])
 def new_complaint():
     return _submit(ComplaintForm.from_database(), "complaint", "intake/complaint.html")
