@@ -52,8 +52,10 @@ def register_config(app: Flask, config: dict | None) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from portal import database
     from portal.models import User  # noqa: F401  (tables known to Alembic)
 
+    database.register()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(settings.ROOT / "portal" / "migrations"))
     csrf.init_app(app)

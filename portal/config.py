@@ -28,7 +28,7 @@ def from_env(environ=None) -> dict:
         "SEARCH_INDEX_DIR": env.get("PORTAL_SEARCH_DIR") or str(INSTANCE / "search"),
         "RATELIMIT_STORAGE_URI": env.get("PORTAL_REDIS_URL") or "memory://",
         "PORTAL_RATELIMIT": ratelimit,
-        "RATELIMIT_ENABLED": ratelimit.strip().lower() != "off",
+        "LIMITS_ON": ratelimit.strip().lower() != "off",
         "MAIL_SERVER": env.get("PORTAL_MAIL_SERVER", ""),
         "MAIL_PORT": int(env.get("PORTAL_MAIL_PORT", "25")),
         "MAIL_USE_TLS": _flag(env.get("PORTAL_MAIL_USE_TLS")),
@@ -58,6 +58,7 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 60 * 1024 * 1024,
     "WTF_CSRF_TIME_LIMIT": None,
     "JSON_SORT_KEYS": False,
+    "RATELIMIT_ENABLED": True,  # the limiter is on; each app decides with LIMITS_ON
     "COMPRESS_ALGORITHM": ["gzip"],
     "COMPRESS_MIMETYPES": ["text/html", "text/css", "text/plain", "application/json",
                            "application/geo+json", "application/atom+xml",

@@ -3,6 +3,7 @@
 This module imports nothing from the portal so that every other module can import it.
 """
 
+from flask import current_app
 from flask_babel import Babel
 from flask_compress import Compress
 from flask_limiter import Limiter
@@ -35,3 +36,14 @@ babel = Babel()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
+
+
+def limits_off() -> bool:
+    """Per-client limits are switched per app (PORTAL_RATELIMIT=off), not per process:
+    the limiter object is shared by every app a process makes."""
+    return not current_app.config.get("LIMITS_ON", True)
+
+
+def failed_lookup(response) -> bool:
+    """Only a failed lookup counts against a client guessing ticket codes."""
+    return response.status_code == 404

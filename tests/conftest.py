@@ -67,7 +67,7 @@ def make_app(url: str, tmp: Path, **overrides):
         "SQLALCHEMY_DATABASE_URI": url,
         "SEARCH_URL": "",
         "SEARCH_INDEX_DIR": str(tmp / "search"),
-        "RATELIMIT_ENABLED": False,
+        "LIMITS_ON": False,
         "WTF_CSRF_ENABLED": False,
         "SEARCH_CATCH_UP": 0,  # tests drain explicitly; test_search_outbox turns it on
         "SERVER_NAME": "portal.test",

@@ -13,7 +13,7 @@ def test_config_from_environment_names_every_setting():
     assert settings["SEARCH_URL"] == "http://es:9200"
     assert settings["SECRET_KEY"] == "s3cret"
     assert settings["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"
-    assert settings["RATELIMIT_ENABLED"] is False
+    assert settings["LIMITS_ON"] is False
 
 
 def test_defaults_are_embedded():
@@ -22,7 +22,7 @@ def test_defaults_are_embedded():
     assert settings["SQLALCHEMY_DATABASE_URI"].endswith("instance/portal.db")
     assert settings["SEARCH_URL"] == ""
     assert settings["RATELIMIT_STORAGE_URI"] == "memory://"
-    assert settings["RATELIMIT_ENABLED"] is True
+    assert settings["LIMITS_ON"] is True
 
 
 def test_factory_touches_no_database(tmp_path):

@@ -437,7 +437,7 @@ def test_mail_server_down_keeps_the_submission_and_retries(client, app, runner, 
 def test_rate_limit_answers_429_in_the_documented_shape(databases, tmp_path):
     from tests.conftest import make_app
 
-    app = make_app(databases.new("limits"), tmp_path, RATELIMIT_ENABLED=True,
+    app = make_app(databases.new("limits"), tmp_path, LIMITS_ON=True,
                    PORTAL_RATELIMIT="2/hour", RATELIMIT_STORAGE_URI="memory://")
     client = app.test_client()
     codes = [client.post("/api/v1/demands", json={}).status_code for _ in range(3)]
@@ -451,7 +451,7 @@ def test_rate_limit_answers_429_in_the_documented_shape(databases, tmp_path):
 def test_guessing_access_codes_is_rate_limited(databases, tmp_path):
     from tests.conftest import make_app
 
-    app = make_app(databases.new("guess"), tmp_path, RATELIMIT_ENABLED=True,
+    app = make_app(databases.new("guess"), tmp_path, LIMITS_ON=True,
                    RATELIMIT_STORAGE_URI="memory://")
     client = app.test_client()
     codes = [client.get("/api/v1/track/D-0000000000", headers={"X-Access-Code": f"x{n}"}
@@ -466,3 +466,15 @@ def test_too_large_a_body_answers_413(client):
     page = client.post("/zh/complaints/new", data=big,
                        content_type="application/x-www-form-urlencoded")
     assert page.status_code == 413 and "提交的内容过大" in page.get_data(as_text=True)
+
+
+def test_following_your_own_ticket_is_not_limited(databases, tmp_path):
+    from tests.conftest import make_app
+
+    app = make_app(databases.new("follow"), tmp_path, LIMITS_ON=True,
+                   RATELIMIT_STORAGE_URI="memory://")
+    client = app.test_client()
+    ticket, code = _submit(client)
+    codes = {client.get(f"/api/v1/track/{ticket}", headers={"X-Access-Code": code}).status_code
+             for _ in range(15)}
+    assert codes == {200}

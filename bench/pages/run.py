@@ -38,7 +38,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db",
                           "SEARCH_INDEX_DIR": f"{tmp}/search", "SECRET_KEY": "bench",
-                          "RATELIMIT_ENABLED": False})
+                          "LIMITS_ON": False})
         with app.app_context():
             t0 = time.perf_counter()
             upgrade(directory=str(ROOT / "portal" / "migrations"))

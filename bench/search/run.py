@@ -233,7 +233,7 @@ def build_database(tmp: Path, count: int) -> None:
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db",
                       "SEARCH_INDEX_DIR": f"{tmp}/search", "SEARCH_URL": "",
-                      "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
+                      "SECRET_KEY": "bench", "LIMITS_ON": False})
     with app.app_context():
         upgrade(directory=str(ROOT / "portal" / "migrations"))
         load_pack("datong")

@@ -313,7 +313,7 @@ def build_database(tmp: Path, count: int) -> dict:
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db",
                       "SEARCH_INDEX_DIR": f"{tmp}/search", "SEARCH_URL": "",
-                      "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
+                      "SECRET_KEY": "bench", "LIMITS_ON": False})
     with app.app_context():
         t0 = time.perf_counter()
         upgrade(directory=str(ROOT / "portal" / "migrations"))

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, render_template
 
-from portal.extensions import limiter
+from portal.extensions import failed_lookup, limiter, limits_off
 from portal.intake import services
 from portal.intake.forms import RatingForm, TrackForm
 
@@ -11,7 +11,7 @@ GUESSES = "10/minute;60/hour"  # per client: a code cannot be found by trying
 
 
 @bp.route("/track", methods=["GET", "POST"])
-@limiter.limit(GUESSES, methods=["POST"])
+@limiter.limit(GUESSES, methods=["POST"], exempt_when=limits_off, deduct_when=failed_lookup)
 def track():
     form = TrackForm()
     record, not_found = None, False
@@ -25,7 +25,7 @@ def track():
 
 
 @bp.post("/track/rate")
-@limiter.limit(GUESSES)
+@limiter.limit(GUESSES, exempt_when=limits_off, deduct_when=failed_lookup)
 def rate():
     form, rating = TrackForm(), RatingForm()
     record = services.find(form.ticket.data or "", form.access_code.data or "") \
