@@ -112,3 +112,36 @@ def test_site_list_works_without_javascript(live_server, browser):
     kinds = page.locator("#site-list .kicker").all_inner_texts()
     assert kinds and all(k.startswith("标准厂房") for k in kinds)
     context.close()
+
+
+def test_investor_corrects_a_mistake_and_gets_a_ticket(live_server, browser, site_db):
+    from portal.extensions import db
+    from portal.models import Site
+    from tests.test_intake import valid_credit_code
+
+    with site_db() as s:
+        site_id = s.scalars(db.select(Site.id).filter_by(availability="available")).first()
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page.goto(f"{live_server}/zh/sites/{site_id}")
+    page.get_by_role("link", name="有意向，提交需求").click()
+    page.wait_for_url(f"**/zh/demands/new?site={site_id}")
+    page.get_by_label("企业名称").fill("大同示例储能科技有限公司")
+    page.get_by_label("统一社会信用代码").fill(valid_credit_code()[:-1] + "0")  # a typo
+    page.get_by_label("联系人姓名").fill("赵工")
+    page.get_by_label("联系电话").fill("138 1234 5678")
+    page.get_by_label("我已阅读并同意个人信息处理说明").check()
+    page.get_by_role("button", name="提交需求").click()
+    assert page.title().startswith("错误：")
+    summary = page.locator(".error-summary")
+    assert summary.is_visible()
+    summary.get_by_role("link").first.click()
+    assert page.evaluate("document.activeElement.id") == "credit_code"
+    assert page.get_by_label("企业名称").input_value() == "大同示例储能科技有限公司"
+    page.get_by_label("统一社会信用代码").fill(valid_credit_code())
+    page.get_by_label("我已阅读并同意个人信息处理说明").check()
+    page.get_by_role("button", name="提交需求").click()
+    ticket = page.locator(".ticket").first.inner_text()
+    assert ticket.startswith("D-") and len(ticket) == 12
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "demand-confirmation-phone.png"), full_page=True)
+    page.close()
