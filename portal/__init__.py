@@ -33,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_config(app, config)
     register_extensions(app)
     register_i18n(app)
+    register_requests(app)
     register_search(app)
     register_maps(app)
     register_blueprints(app)
@@ -73,6 +74,12 @@ def register_i18n(app: Flask) -> None:
     from portal import i18n
 
     i18n.init_app(app)
+
+
+def register_requests(app: Flask) -> None:
+    from portal import requests
+
+    requests.init_app(app)
 
 
 def register_search(app: Flask) -> None:

@@ -92,7 +92,10 @@ def switch_language_url(code: str, external: bool = False) -> str:
     endpoint, args = request.endpoint, dict(request.view_args or {})
     if not endpoint or not current_app.url_map.is_endpoint_expecting(endpoint, "lang"):
         return url_for("showcase.home", lang=code, _external=external)
-    args.update(request.args.to_dict())
+    try:
+        args.update(request.args.to_dict())
+    except UnicodeDecodeError:  # an undecodable query string is dropped, not echoed
+        pass
     args["lang"] = code
     return url_for(endpoint, _external=external, **args)
 

@@ -6,8 +6,12 @@ UTF-8, lone surrogates, wrong types in every field, oversized bodies, odd header
 and property tests with Hypothesis over arbitrary JSON values and form fields.
 """
 
+import io
 import json
+import logging
+import traceback
 from functools import cache
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -65,6 +69,73 @@ def valid_payload(url: str) -> dict:
 
 # --- checks -------------------------------------------------------------------------------
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def where(exc: BaseException) -> str:
+    """The project's innermost frame of an exception (path:line), the innermost frame of
+    all when that is in a library, and the exception."""
+    place, last = "?", "?"
+    for frame, line in traceback.walk_tb(exc.__traceback__):
+        name = frame.f_code.co_filename
+        last = f"{Path(name).name}:{line}"
+        if name.startswith(str(ROOT)) and "/.venv/" not in name and "/tests/" not in name:
+            place = last = f"{Path(name).relative_to(ROOT)}:{line}"
+    inner = "" if last == place else f" (in {last})"
+    return f"{place}{inner} {type(exc).__name__}: {str(exc)[:100]}"
+
+
+class _Recorder(logging.Handler):
+    """Keeps the exceptions the app logs as unhandled, to name their cause on failure."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.causes: list[str] = []
+
+    def emit(self, record):
+        if record.exc_info and record.exc_info[1] is not None:
+            self.causes.append(where(record.exc_info[1]))
+
+
+RECORDER = _Recorder()
+
+
+@pytest.fixture(autouse=True)
+def _record_causes(request):
+    names = [name for name in ("app", "site_app") if name in request.fixturenames]
+    apps = [request.getfixturevalue(name) for name in names]
+    for app in apps:
+        app.logger.addHandler(RECORDER)
+    yield
+    for app in apps:
+        app.logger.removeHandler(RECORDER)
+    RECORDER.causes.clear()
+
+
+class Crash:
+    """An exception that escaped the app's error handlers: Flask re-raises it while
+    testing; in production it is a bare 500."""
+
+    status_code = 500
+
+    def __init__(self, exc: BaseException):
+        self.cause = "escaped: " + where(exc)
+
+    def get_data(self) -> bytes:
+        return self.cause.encode()
+
+    def get_json(self, silent: bool = False):
+        return None
+
+
+def send(client, url: str, method: str = "POST", **kwargs):
+    RECORDER.causes.clear()
+    try:
+        return client.open(url, method=method, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - reported as a 500 with its cause
+        return Crash(exc)
+
+
 def stored(app) -> tuple[int, int]:
     with app.app_context():
         try:
@@ -75,15 +146,19 @@ def stored(app) -> tuple[int, int]:
 
 
 def describe(response) -> str:
-    return f"{response.status_code} {response.get_data()[:300]!r}"
+    if isinstance(response, Crash):
+        return f"500 {response.cause}"
+    if response.status_code >= 500:
+        return "500 cause: " + (RECORDER.causes[-1] if RECORDER.causes else "?")
+    return f"{response.status_code} {response.get_data()[:200]!r}"
 
 
-def problem(url: str, response) -> str | None:
+def problem(url: str, response, allowed=EXPECTED) -> str | None:
     """What is wrong with the answer, or None: no 5xx, and the API's error shape on 4xx."""
     status = response.status_code
     if status >= 500:
         return f"server error: {describe(response)}"
-    if status not in EXPECTED:
+    if status not in allowed:
         return f"unexpected status: {describe(response)}"
     if url.startswith("/api/") and status >= 400:
         body = response.get_json(silent=True)
@@ -95,8 +170,8 @@ def problem(url: str, response) -> str | None:
     return None
 
 
-def check(url: str, response) -> int:
-    message = problem(url, response)
+def check(url: str, response, allowed=EXPECTED) -> int:
+    message = problem(url, response, allowed)
     assert message is None, f"{url}: {message}"
     return response.status_code
 
@@ -107,9 +182,8 @@ def check_rejected(app, url: str, before: tuple[int, int], response) -> str | No
     if message:
         return message
     after = stored(app)
-    if after != before and response.status_code not in (200, 201):
-        return f"stored {after} (was {before}) yet answered {describe(response)}"
-    if after != before and url.startswith("/api/") and response.status_code != 201:
+    accepted = (201,) if url.startswith("/api/") else (200, 201)
+    if after != before and response.status_code not in accepted:
         return f"stored {after} (was {before}) yet answered {describe(response)}"
     return None
 
@@ -221,10 +295,10 @@ RAW = [
 def test_malformed_body(client, app, url, body, content_type):
     before = stored(app)
     headers = {"Content-Type": content_type} if content_type else {}
-    response = client.post(url, data=body, headers=headers)
+    response = send(client, url, data=body, headers=headers)
     check(url, response)
     assert stored(app) == before, describe(response)
-    if url in JSON_POSTS:
+    if url in SUBMIT_API:
         assert response.status_code >= 400, describe(response)
 
 
@@ -236,7 +310,7 @@ ODD_VALUES = [
 
 
 def _post_json(client, url, payload):
-    return client.post(url, data=json.dumps(payload), content_type=JSON)
+    return send(client, url, data=json.dumps(payload), content_type=JSON)
 
 
 @pytest.mark.parametrize("url", JSON_POSTS + SUBMIT_FORMS + ("/zh/track",))
@@ -258,18 +332,22 @@ def test_every_field_with_every_type(client, app, url):
 @pytest.mark.parametrize("url", FORM_POSTS + SUBMIT_API)
 def test_every_form_field_with_odd_values(client, app, url):
     """Form posts (urlencoded and multipart) with odd text, repeated and missing fields."""
-    odd = ["", "\x00", "a\x00b", "x" * 1_000_000, "\u202e", "１２３", ["a", "b"], ["", ""],
-           ["y"] * 100]
+    odd = ["", "\x00", "a\x00b", "x" * 1_000_000, "\u202e", "１２３", "9" * 40, "1e400",
+           "NaN", "Infinity", "-0", "-1", "0x10", ["a", "b"], ["", ""], ["y"] * 100]
+    # The test client spools a multipart body over 500 KB to a file it never closes.
+    small = {"x" * 1_000_000: "x" * 400_000}
     names = FIELDS[url] + ["no_such_field"]
     failures = []
     for multipart in (False, True):
         for name in names:
             for value in odd:
                 before = stored(app)
+                if multipart and isinstance(value, str):
+                    value = small.get(value, value)
                 data = valid_payload(url) | {name: value}
                 data = {k: (v if isinstance(v, list) else str(v)) for k, v in data.items()}
-                response = client.post(url, data=data, content_type="multipart/form-data"
-                                       if multipart else FORM)
+                ctype = "multipart/form-data" if multipart else FORM
+                response = send(client, url, data=data, content_type=ctype)
                 message = check_rejected(app, url, before, response)
                 if message:
                     failures.append(f"{name}={value!r:.40} multipart={multipart}: {message}")
@@ -288,7 +366,7 @@ def test_body_over_max_content_length(client, app, url, content_type):
     limit = app.config["MAX_CONTENT_LENGTH"]
     assert limit
     before = stored(app)
-    response = client.post(url, data=oversized(limit), content_type=content_type)
+    response = send(client, url, data=oversized(limit), content_type=content_type)
     check(url, response)
     assert stored(app) == before
     if url in SUBMIT_API:  # the submission API takes JSON and multipart
@@ -303,35 +381,25 @@ def test_body_over_max_content_length(client, app, url, content_type):
         assert response.status_code in (413, 415), describe(response)
 
 
-def test_body_over_a_lowered_limit_streamed(client, app, monkeypatch):
-    """Without a Content-Length the limit still holds while reading."""
+def test_body_over_a_lowered_limit_without_content_length(client, app, monkeypatch):
+    """Without a Content-Length (a chunked body) the limit still holds while reading.
+
+    Werkzeug 3.1 cuts such a body at the limit rather than answering 413 (``get_data``
+    stops at it), so a truncated body is also acceptable if rejected as invalid."""
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1024)
     for url in POSTS:
         before = stored(app)
-        body = json.dumps(valid_payload(url) | {"message": "x" * 4096}).encode()
-        ctype = JSON if url.startswith("/api/") else FORM
-        if ctype == FORM:
-            body = b"company_name=" + b"x" * 4096
-        response = client.post(url, input_stream=_Stream(body), content_type=ctype,
-                               environ_overrides={"wsgi.input_terminated": True})
+        if url.startswith("/api/"):
+            ctype, body = JSON, json.dumps(valid_payload(url) | {"message": "x" * 4096})
+        else:
+            ctype, body = FORM, "company_name=" + "x" * 4096
+        response = send(client, url, input_stream=io.BytesIO(body.encode()),
+                        content_type=ctype, environ_overrides={
+                            "CONTENT_LENGTH": "", "wsgi.input_terminated": True})
         check(url, response)
         assert stored(app) == before
-        assert response.status_code in (400, 413), (url, describe(response))
-
-
-class _Stream:
-    def __init__(self, data: bytes):
-        self.data = data
-
-    def read(self, size: int = -1) -> bytes:
-        if size < 0:
-            size = len(self.data)
-        chunk, self.data = self.data[:size], self.data[size:]
-        return chunk
-
-    def readline(self, size: int = -1) -> bytes:
-        end = self.data.find(b"\n") + 1 or len(self.data)
-        return self.read(min(end, size) if size >= 0 else end)
+        assert response.status_code in (400, 413) or url.startswith("/zh/"), (
+            url, describe(response))
 
 
 # --- headers, paths and query strings ------------------------------------------------------
@@ -343,16 +411,13 @@ TRACK = "/api/v1/track/D-0000000000"
     "é\xff", "访问码", "\x00", "a\x00b", "x" * 10_000, "", " ", "\t", "Ω" * 500,
 ], ids=["latin-1", "cjk", "nul", "embedded-nul", "10kb", "empty", "space", "tab", "omega"])
 def test_track_with_odd_access_codes(site_client, code):
-    try:
-        response = site_client.get(TRACK, headers={"X-Access-Code": code})
-    except (UnicodeEncodeError, ValueError) as exc:  # the test client's own refusal
-        pytest.skip(f"the test client cannot send this header: {exc}")
+    response = send(site_client, TRACK, "GET", headers={"X-Access-Code": code})
     assert check(TRACK, response) == 404
 
 
 def test_track_with_raw_header_bytes(site_client):
     """Header bytes that are not UTF-8 reach the app as latin-1 text."""
-    response = site_client.get(TRACK, environ_overrides={
+    response = send(site_client, TRACK, "GET", environ_overrides={
         "HTTP_X_ACCESS_CODE": b"\xff\xfe\xed\xa0\x80".decode("latin-1")})
     assert check(TRACK, response) == 404
 
@@ -365,12 +430,12 @@ def test_odd_idempotency_keys(client, app, url, key):
     if url.startswith("/api/"):
         response = _post_json_with(client, url, payload, {"Idempotency-Key": key})
     else:
-        response = client.post(url, data=payload, headers={"Idempotency-Key": key})
+        response = send(client, url, data=payload, headers={"Idempotency-Key": key})
     check(url, response)
 
 
 def _post_json_with(client, url, payload, headers):
-    return client.post(url, data=json.dumps(payload), content_type=JSON, headers=headers)
+    return send(client, url, data=json.dumps(payload), content_type=JSON, headers=headers)
 
 
 @pytest.mark.parametrize("url", SUBMIT_FORMS)
@@ -378,7 +443,7 @@ def _post_json_with(client, url, payload, headers):
                          ids=["10kb", "nul", "embedded-nul", "80-accented", "bidi"])
 def test_odd_hidden_idempotency_key(client, app, url, key):
     before = stored(app)
-    response = client.post(url, data=valid_payload(url) | {"idempotency_key": key})
+    response = send(client, url, data=valid_payload(url) | {"idempotency_key": key})
     message = check_rejected(app, url, before, response)
     assert message is None, message
 
@@ -419,8 +484,8 @@ def test_surrogates_reach_the_forms_through_json(client, app, url):
 ], ids=lambda p: p[:40])
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_path_junk(site_client, path, method):
-    response = site_client.open(path, method=method, headers={"X-Access-Code": "x"})
-    status = check(path, response)
+    response = send(site_client, path, method, headers={"X-Access-Code": "x"})
+    status = check(path, response, EXPECTED | {405})
     assert status >= 400 or path.startswith("/zh/track"), describe(response)
 
 
@@ -443,17 +508,16 @@ def test_query_string_junk(site_client, url):
             query = f"{name}={value}"
             if url == "/api/v1/sites.geojson" and name == "bbox":
                 query += "&cluster=1"
-            response = site_client.open(f"{url}?{query}",
-                                        method="POST" if url in POSTS else "GET",
-                                        data=b"{}", content_type=JSON)
+            response = send(site_client, f"{url}?{query}", "POST" if url in POSTS else "GET",
+                            data=b"{}", content_type=JSON)
             message = problem(url, response)
             if message:
                 failures.append(f"?{query[:60]}: {message}")
     # Raw bytes that are not UTF-8 and not percent-encoded.
     for raw in (b"q=\xff\xfe", b"lang=\xed\xa0\x80", b"\xff=1", b"bbox=\x00&cluster=1"):
-        response = site_client.open(url, method="POST" if url in POSTS else "GET",
-                                    data=b"{}", content_type=JSON,
-                                    environ_overrides={"QUERY_STRING": raw.decode("latin-1")})
+        response = send(site_client, url, "POST" if url in POSTS else "GET",
+                        data=b"{}", content_type=JSON,
+                        environ_overrides={"QUERY_STRING": raw.decode("latin-1")})
         message = problem(url, response)
         if message:
             failures.append(f"raw {raw!r}: {message}")
@@ -477,11 +541,8 @@ def test_query_string_junk(site_client, url):
         "chunked"])
 def test_odd_headers(site_client, url, headers):
     method = "POST" if url in POSTS else "GET"
-    try:
-        response = site_client.open(url, method=method, data=b"{}", content_type=JSON,
-                                    headers=headers)
-    except (UnicodeEncodeError, ValueError) as exc:  # the test client's own refusal
-        pytest.skip(f"the test client cannot send this: {exc}")
+    response = send(site_client, url, method, data=b"{}", content_type=JSON,
+                    headers=headers)
     check(url, response)
 
 
@@ -513,7 +574,7 @@ def json_bodies(url: str):
 
 def _property_check(client, app, url, payload):
     before = stored(app)
-    response = client.post(url, data=json.dumps(payload), content_type=JSON)
+    response = send(client, url, data=json.dumps(payload), content_type=JSON)
     message = check_rejected(app, url, before, response)
     assert message is None, f"{payload!r:.500}: {message}"
 
@@ -545,15 +606,15 @@ def test_site_match_never_fails(client, app, payload):
 @PROPERTY
 @given(payload=json_bodies("/api/v1/policies/match"))
 def test_policy_match_on_real_data_never_fails(site_client, payload):
-    check("/api/v1/policies/match", site_client.post(
-        "/api/v1/policies/match", data=json.dumps(payload), content_type=JSON))
+    check("/api/v1/policies/match", send(
+        site_client, "/api/v1/policies/match", data=json.dumps(payload), content_type=JSON))
 
 
 @PROPERTY
 @given(payload=json_bodies("/api/v1/sites/match"))
 def test_site_match_on_real_data_never_fails(site_client, payload):
-    check("/api/v1/sites/match", site_client.post(
-        "/api/v1/sites/match", data=json.dumps(payload), content_type=JSON))
+    check("/api/v1/sites/match", send(
+        site_client, "/api/v1/sites/match", data=json.dumps(payload), content_type=JSON))
 
 
 FORM_TEXT = st.text(max_size=40)  # what a browser can encode: no lone surrogates
@@ -571,7 +632,7 @@ def form_bodies(url: str):
 
 def _form_check(client, app, url, data):
     before = stored(app)
-    response = client.post(url, data=data, content_type=FORM)
+    response = send(client, url, data=data, content_type=FORM)
     message = check_rejected(app, url, before, response)
     assert message is None, f"{data!r:.500}: {message}"
 

@@ -1,5 +1,7 @@
 """The JSON API under /api/v1 (documented by /api/v1/openapi.json)."""
 
+import re
+
 from flask import Blueprint, abort, g, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
@@ -140,7 +142,7 @@ FORM_ONLY = {"csrf_token", "website", "idempotency_key", "attachments"}
 def _submission(kind: str):
     """POST a demand or complaint as JSON, or as multipart form data with attachments."""
     from portal.intake import attachments, services
-    from portal.intake.forms import ComplaintForm, DemandForm, formdata_from_json
+    from portal.intake.forms import KEY_PATTERN, ComplaintForm, DemandForm, formdata_from_json
     from portal.intake.views import uploaded_files
 
     form_class = DemandForm if kind == "demand" else ComplaintForm
@@ -165,10 +167,11 @@ def _submission(kind: str):
         checked = attachments.check_all(files)
     except attachments.AttachmentsError as exc:
         return json_error(422, fields={"attachments": "；".join(exc.messages)})
+    key = request.headers.get("Idempotency-Key") or None
+    if key is not None and not re.fullmatch(KEY_PATTERN, key):
+        return json_error(400, _("Idempotency-Key 应为 1 至 80 个字母、数字或 _.:- 字符。"))
     submit = services.submit_demand if kind == "demand" else services.submit_complaint
-    receipt = submit(form.record_values(), checked,
-                     key=request.headers.get("Idempotency-Key", "")[:80] or None,
-                     language=g.lang)
+    receipt = submit(form.record_values(), checked, key=key, language=g.lang)
     services.after_submission()
     body = {"ticket": receipt.ticket, "access_code": receipt.access_code,
             "status": receipt.status}

@@ -9,14 +9,9 @@ from flask_wtf.file import MultipleFileField
 from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
-    DecimalField,
     EmailField,
     HiddenField,
-    IntegerField,
-    RadioField,
     SelectChoice,
-    SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -28,10 +23,18 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    Regexp,
     ValidationError,
 )
 
 from portal.extensions import db
+from portal.fields import (
+    DecimalField,
+    IntegerField,
+    MultiCheckboxField,
+    RadioField,
+    SelectField,
+)
 from portal.labels import LABELS
 from portal.models import Industry, Opportunity, Region, Site
 
@@ -45,6 +48,7 @@ from .validators import (
 )
 
 TEXT = [NoControlChars()]
+KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,80}$"  # an idempotency key: printable, short
 
 
 def _choices(name: str) -> list[SelectChoice]:
@@ -52,11 +56,6 @@ def _choices(name: str) -> list[SelectChoice]:
 
 
 BLANK = SelectChoice("", _l("请选择"))
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = w.ListWidget(prefix_label=False)
-    option_widget = w.CheckboxInput()
 
 
 class SubmissionForm(FlaskForm):
@@ -76,7 +75,8 @@ class SubmissionForm(FlaskForm):
         DataRequired(_l("请阅读个人信息处理说明，并勾选同意后提交"))])
     # Hidden from people; a bot that fills every field gives itself away.
     website = StringField(_l("请勿填写此项"), validators=[Optional()])
-    idempotency_key = HiddenField(validators=[Optional(), Length(max=80)])
+    idempotency_key = HiddenField(validators=[Optional(), Regexp(
+        KEY_PATTERN, message=_l("页面已过期，请刷新后重新填写"))])
     attachments = MultipleFileField(_l("附件（选填）"), description=_l(
         "最多 5 个文件，每个不超过 10 MB，可上传 PDF、JPEG、PNG、DOCX、XLSX"))
 
@@ -163,11 +163,13 @@ class DemandForm(SubmissionForm):
             raise ValidationError(_l("输入企业在注册地的注册号"))
 
     def validate_site(self, field):
-        if field.data is not None and db.session.get(Site, field.data) is None:
+        if field.data is not None and (not 0 < field.data < 2**31
+                                       or db.session.get(Site, field.data) is None):
             raise ValidationError(_l("所选载体不存在，请从载体页面重新进入"))
 
     def validate_opportunity(self, field):
-        if field.data is not None and db.session.get(Opportunity, field.data) is None:
+        if field.data is not None and (not 0 < field.data < 2**31
+                                       or db.session.get(Opportunity, field.data) is None):
             raise ValidationError(_l("所选机会不存在，请从机会页面重新进入"))
 
     def record_values(self) -> dict:

@@ -200,10 +200,10 @@ def _check_amount(value, maximum: Decimal) -> Decimal:
         raise _AmountProblem("negative")
     if amount == 0:
         amount = Decimal(0)  # not -0 or 0E-8
+    if amount > maximum:  # before quantize: 1E100 has more digits than a context holds
+        raise _AmountProblem("max")
     if amount != amount.quantize(_CENT):
         raise _AmountProblem("decimals")
-    if amount > maximum:
-        raise _AmountProblem("max")
     return amount
 
 
