@@ -200,7 +200,25 @@ def catch_up(response):
         except SQLAlchemyError:
             current_app.logger.exception("could not drain the search outbox")
         drain_mail_quietly()  # mail whose retry time has come
+        forget_sealed_codes()
     return response
+
+
+def forget_sealed_codes() -> None:
+    """Sealed access codes are kept one day for idempotent replays, then cleared."""
+    from portal.intake.tickets import REPLAY_WINDOW
+    from portal.models import Complaint, Demand
+
+    cutoff = utcnow() - REPLAY_WINDOW
+    try:
+        for model in (Demand, Complaint):
+            db.session.execute(model.__table__.update().where(
+                model.access_code_sealed != "", model.submitted_at < cutoff)
+                .values(access_code_sealed=""))
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        current_app.logger.exception("could not clear sealed access codes")
 
 
 def pending(older_than: timedelta | None = None) -> int:

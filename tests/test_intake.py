@@ -261,6 +261,10 @@ def test_api_demand(client, app):
     replay = client.post("/api/v1/demands", json=demand() | {"consent": True},
                          headers={"Idempotency-Key": "api-1"})
     assert replay.status_code == 200 and replay.get_json()["ticket"] == body["ticket"]
+    # a client whose first answer was lost gets the same, working access code again
+    assert replay.get_json()["access_code"] == body["access_code"]
+    assert client.get(f"/api/v1/track/{body['ticket']}",
+                      headers={"X-Access-Code": body["access_code"]}).status_code == 200
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(Demand.id))) == 1
 
@@ -478,3 +482,23 @@ def test_following_your_own_ticket_is_not_limited(databases, tmp_path):
     codes = {client.get(f"/api/v1/track/{ticket}", headers={"X-Access-Code": code}).status_code
              for _ in range(15)}
     assert codes == {200}
+
+
+def test_sealed_codes_are_forgotten_after_a_day(client, app):
+    from datetime import timedelta
+
+    from portal.indexing import forget_sealed_codes
+    from portal.models import utcnow
+
+    body = client.post("/api/v1/demands", json=demand() | {"consent": True},
+                       headers={"Idempotency-Key": "old-1"}).get_json()
+    with app.app_context():
+        record = db.session.scalars(db.select(Demand)).one()
+        assert record.access_code_sealed and body["access_code"] not in record.access_code_sealed
+        record.submitted_at = utcnow() - timedelta(days=2)
+        db.session.commit()
+        forget_sealed_codes()
+        assert db.session.scalars(db.select(Demand)).one().access_code_sealed == ""
+    replay = client.post("/api/v1/demands", json=demand() | {"consent": True},
+                         headers={"Idempotency-Key": "old-1"}).get_json()
+    assert replay["ticket"] == body["ticket"] and replay["access_code"] is None

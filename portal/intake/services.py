@@ -44,7 +44,8 @@ def _existing(kind: str, key: str | None) -> Receipt | None:
         db.select(MODELS[kind]).filter_by(idempotency_key=key)).first()
     if record is None:
         return None
-    return Receipt(kind, record.ticket, record.status, None, replayed=True)
+    return Receipt(kind, record.ticket, record.status,
+                   tickets.unseal(record.access_code_sealed), replayed=True)
 
 
 Mail = tuple[str, str, str]  # to, subject, body
@@ -59,6 +60,7 @@ def _save(kind: str, record, files: list[attachments.Checked], key: str | None,
     code = tickets.new_access_code()
     record.access_code_hash = tickets.hash_code(code)
     record.idempotency_key = key or None
+    record.access_code_sealed = tickets.seal(code) if key else ""
     for attempt in range(3):
         record.ticket = tickets.new_ticket(kind)
         db.session.add(record)
@@ -80,8 +82,9 @@ def _save(kind: str, record, files: list[attachments.Checked], key: str | None,
                               detail={"language": record.language, "files": len(files)}))
     for to, subject, body in notify(record.ticket, code):
         queue_mail(to, subject, body)
+    receipt = Receipt(kind, record.ticket, record.status, code)  # read before commit expires
     db.session.commit()  # acknowledged only after this
-    return Receipt(kind, record.ticket, record.status, code)
+    return receipt
 
 
 def _staff_alerts(region: Region | None, subject: str, body: str) -> list[Mail]:

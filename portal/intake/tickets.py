@@ -8,10 +8,13 @@ safe here as a slow password hash and keeps submissions cheap; rotating PORTAL_S
 invalidates outstanding codes.
 """
 
+import base64
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 
+from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base 32: no I, L, O, U
@@ -43,10 +46,36 @@ def normalise_ticket(ticket: str) -> str:
     return f"{cleaned[0]}-{cleaned[1:]}" if len(cleaned) == 11 else cleaned
 
 
-def _key() -> bytes:
+REPLAY_WINDOW = timedelta(days=1)
+
+
+def _derived(purpose: bytes) -> bytes:
     secret = current_app.config["SECRET_KEY"]
     secret = secret.encode() if isinstance(secret, str) else secret
-    return hmac.new(secret, b"portal access codes v1", hashlib.sha256).digest()
+    return hmac.new(secret, purpose, hashlib.sha256).digest()
+
+
+def _key() -> bytes:
+    return _derived(b"portal access codes v1")
+
+
+def _fernet() -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(_derived(b"portal sealed access codes v1")))
+
+
+def seal(code: str) -> str:
+    """The code encrypted under the server's key, kept a day for idempotent replays."""
+    return _fernet().encrypt(code.encode()).decode()
+
+
+def unseal(token: str) -> str | None:
+    if not token:
+        return None
+    try:
+        return _fernet().decrypt(token.encode(),
+                                 ttl=int(REPLAY_WINDOW.total_seconds())).decode()
+    except InvalidToken:
+        return None
 
 
 def hash_code(code: str) -> str:

@@ -72,8 +72,11 @@ class _Submission:
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # A client's key for the same submission sent twice (double click, network retry).
+    # A client's key for the same submission sent twice (double click, network retry), and
+    # for one day the access code sealed under the server's key, so that a client whose
+    # first answer was lost gets the code again with the same key.
     idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    access_code_sealed: Mapped[str] = mapped_column(Text, default="", server_default="")
     # The deadline clock: starts the day after complete materials arrive, pauses while
     # supplements are awaited (paused_since), keeps paused working days, survives transfers.
     materials_complete_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
