@@ -62,3 +62,36 @@ class IntegerField(fields.IntegerField):
         except ValueError as exc:
             self.data = None
             raise ValueError(_l("输入整数，如 50")) from exc
+
+
+LOCAL_KINDS = ("district", "county", "zone")
+
+
+def industry_choices() -> list[fields.SelectChoice]:
+    from sqlalchemy.orm import load_only
+
+    from portal.extensions import db
+    from portal.models import Industry
+
+    rows = db.session.scalars(
+        db.select(Industry).options(load_only(Industry.slug, Industry.name, Industry.translations))
+        .order_by(Industry.sort_order, Industry.id))
+    return [fields.SelectChoice(row.slug, row.tr("name")) for row in rows]
+
+
+def region_choices(grouped: bool = True) -> list[fields.SelectChoice]:
+    """Districts and counties, then zones (each in an ``<optgroup>`` when ``grouped``)."""
+    from sqlalchemy.orm import load_only
+
+    from portal.extensions import db
+    from portal.models import Region
+
+    rows = db.session.scalars(
+        db.select(Region).where(Region.kind.in_(LOCAL_KINDS))
+        .options(load_only(Region.slug, Region.name, Region.translations, Region.kind))
+        .order_by(Region.sort_order, Region.id))
+    rows = sorted(rows, key=lambda row: row.is_zone)
+    return [fields.SelectChoice(
+        row.slug, row.tr("name"),
+        optgroup=str(_l("开发区") if row.is_zone else _l("区、县")) if grouped else None)
+        for row in rows]

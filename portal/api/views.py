@@ -56,16 +56,23 @@ def policy(policy_id: int):
     return jsonify(serializers.policy_full(policy_services.get_policy(policy_id)))
 
 
-@bp.post("/policies/match")
-def match_policies():
-    from portal.policies.matcher import match, profile_from_mapping
-
+def _json_body():
+    """The request's JSON, or abort: 415 for another content type, 400 when unreadable."""
     if not request.is_json:
         abort(415)
     data = request.get_json(silent=True)
     if data is None:
-        return json_error(400, _("请求内容不是有效的 JSON。"))
-    profile, errors = profile_from_mapping(data)
+        response, status = json_error(400, _("请求内容不是有效的 JSON。"))
+        response.status_code = status
+        abort(response)
+    return data
+
+
+@bp.post("/policies/match")
+def match_policies():
+    from portal.policies.matcher import match, profile_from_mapping
+
+    profile, errors = profile_from_mapping(_json_body())
     if errors:
         return json_error(422, fields=errors)
     result = match(profile)
@@ -117,12 +124,7 @@ def _geojson(features: list[dict]):
 def match_sites():
     from portal.sites.matcher import match, requirements_from_mapping
 
-    if not request.is_json:
-        abort(415)
-    data = request.get_json(silent=True)
-    if data is None:
-        return json_error(400, _("请求内容不是有效的 JSON。"))
-    requirements, errors = requirements_from_mapping(data)
+    requirements, errors = requirements_from_mapping(_json_body())
     if errors:
         return json_error(422, fields=errors)
     return jsonify({"items": [serializers.site_match(m) for m in match(requirements)]})

@@ -34,6 +34,8 @@ from portal.fields import (
     MultiCheckboxField,
     RadioField,
     SelectField,
+    industry_choices,
+    region_choices,
 )
 from portal.labels import LABELS
 from portal.models import Industry, Opportunity, Region, Site
@@ -136,13 +138,8 @@ class DemandForm(SubmissionForm):
     @classmethod
     def from_database(cls, *args, **kwargs) -> "DemandForm":
         form = cls(*args, **kwargs)
-        form.industry.choices = [BLANK] + [
-            SelectChoice(i.slug, i.tr("name")) for i in db.session.scalars(
-                db.select(Industry).order_by(Industry.sort_order))]
-        form.preferred_regions.choices = [
-            SelectChoice(r.slug, r.tr("name")) for r in db.session.scalars(
-                db.select(Region).where(Region.kind.in_(("district", "county", "zone")))
-                .order_by(Region.sort_order))]
+        form.industry.choices = [BLANK] + industry_choices()
+        form.preferred_regions.choices = region_choices(grouped=False)
         return form
 
     # Which company fields are required depends on the investor type, so these checks are

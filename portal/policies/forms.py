@@ -4,18 +4,15 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy.orm import load_only
 from wtforms import DecimalField, Field, IntegerField, SelectChoice, SelectField
 from wtforms.validators import NumberRange, Optional, StopValidation
 from wtforms.widgets import TextInput
 
-from portal.extensions import db
-from portal.models import Industry, Region
+from portal.fields import industry_choices, region_choices
 
 from .matcher import CHOICES, FIELD_LABELS, NUMBER_FIELDS, VALUE_LABELS, Profile
 
 # Where an enterprise can be: the pages offer districts, counties and zones, not the city.
-LOCAL_KINDS = ("district", "county", "zone")
 BLANK = SelectChoice("", _l("未填写"))
 
 
@@ -33,23 +30,6 @@ class _Readable:
             raise StopValidation(self.message)
 
 
-def _industries() -> list[SelectChoice]:
-    rows = db.session.scalars(
-        db.select(Industry).options(load_only(Industry.slug, Industry.name, Industry.translations))
-        .order_by(Industry.sort_order, Industry.id))
-    return [SelectChoice(row.slug, row.tr("name")) for row in rows]
-
-
-def _regions() -> list[SelectChoice]:
-    """Districts and counties, then zones, each in an ``<optgroup>``."""
-    rows = db.session.scalars(
-        db.select(Region).where(Region.kind.in_(LOCAL_KINDS))
-        .options(load_only(Region.slug, Region.name, Region.translations, Region.kind))
-        .order_by(Region.sort_order, Region.id))
-    rows = sorted(rows, key=lambda row: row.is_zone)
-    return [SelectChoice(row.slug, row.tr("name"),
-                         optgroup=str(_l("开发区") if row.is_zone else _l("区、县")))
-            for row in rows]
 
 
 def _select(name: str, description, message) -> SelectField:
@@ -100,8 +80,8 @@ class MatchForm(FlaskForm):
     def from_database(cls, formdata=None) -> "MatchForm":
         """A form bound to ``formdata`` (the query string), with its choices loaded."""
         form = cls(formdata=formdata or None)
-        form.industry.choices = [BLANK, *_industries()]
-        form.region.choices = [BLANK, *_regions()]
+        form.industry.choices = [BLANK, *industry_choices()]
+        form.region.choices = [BLANK, *region_choices()]
         for name in CHOICES:
             form[name].choices = [BLANK, *(SelectChoice(value, label)
                                            for value, label in VALUE_LABELS[name].items())]

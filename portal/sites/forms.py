@@ -7,19 +7,17 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy.orm import load_only
 from wtforms import DecimalField, SelectChoice, SelectField, SelectMultipleField
 from wtforms.validators import NumberRange, Optional, StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
-from portal.extensions import db
+from portal.fields import industry_choices, region_choices
 from portal.labels import LABELS
-from portal.models import LAND_USES, READINESS_ITEMS, SITE_KINDS, Industry, Region
+from portal.models import LAND_USES, READINESS_ITEMS, SITE_KINDS
 
 from .matcher import FIELD_LABELS, NUMBER_FIELDS, Requirements
 
 # Where a site can be: the form offers districts, counties and zones, not the city.
-LOCAL_KINDS = ("district", "county", "zone")
 ANY = SelectChoice("", _l("不限"))
 UNANSWERED = SelectChoice("", _l("未填写"))
 # A number typed as text brings up the keypad; GOV.UK advises against type=number.
@@ -64,23 +62,6 @@ def _amount(name: str, description, message, positive: bool = False) -> DecimalF
                         validators=validators)
 
 
-def _industries() -> list[SelectChoice]:
-    rows = db.session.scalars(
-        db.select(Industry).options(load_only(Industry.slug, Industry.name, Industry.translations))
-        .order_by(Industry.sort_order, Industry.id))
-    return [SelectChoice(row.slug, row.tr("name")) for row in rows]
-
-
-def _regions() -> list[SelectChoice]:
-    """Districts and counties, then zones, each in an ``<optgroup>``."""
-    rows = db.session.scalars(
-        db.select(Region).where(Region.kind.in_(LOCAL_KINDS))
-        .options(load_only(Region.slug, Region.name, Region.translations, Region.kind))
-        .order_by(Region.sort_order, Region.id))
-    rows = sorted(rows, key=lambda row: row.is_zone)
-    return [SelectChoice(row.slug, row.tr("name"),
-                         optgroup=str(_l("开发区") if row.is_zone else _l("区、县")))
-            for row in rows]
 
 
 class SiteMatchForm(FlaskForm):
@@ -148,8 +129,8 @@ class SiteMatchForm(FlaskForm):
                                   for k in READINESS_ITEMS]
         form.land_use.choices = [ANY, *(SelectChoice(k, LABELS["land_use"][k])
                                         for k in LAND_USES)]
-        form.region.choices = [ANY, *_regions()]
-        form.industry.choices = [UNANSWERED, *_industries()]
+        form.region.choices = [ANY, *region_choices()]
+        form.industry.choices = [UNANSWERED, *industry_choices()]
         return form
 
     def validate_max_area(self, field):
