@@ -1,8 +1,8 @@
 """What every request body and query string must be before a view sees it.
 
 JSON is parsed strictly (depth, number size, no NaN, no lone surrogates or NUL, which no
-database column can hold), a query string that is not UTF-8 is refused, and the HTML pages
-accept only form bodies (Flask-WTF would otherwise read a JSON body into a form).
+database column can hold), a query string that is not UTF-8 or holds NUL is refused, and the
+HTML pages accept only form bodies (Flask-WTF would otherwise read a JSON body into a form).
 """
 
 import json
@@ -86,9 +86,11 @@ def init_app(app: Flask) -> None:
 
 def _check_request() -> None:
     try:
-        request.args  # noqa: B018  (decoding it is the check)
+        values = [v for _k, v in request.args.items(multi=True)]
     except UnicodeDecodeError:
         abort(400)
+    if "\x00" in request.path or any("\x00" in v for v in values):
+        abort(400)  # no database text column can hold NUL
     if request.method in ("POST", "PUT", "PATCH") and request.blueprint not in ("api", None) \
             and request.mimetype not in FORM_TYPES and request.content_length:
         abort(415)

@@ -502,3 +502,9 @@ def test_sealed_codes_are_forgotten_after_a_day(client, app):
     replay = client.post("/api/v1/demands", json=demand() | {"consent": True},
                          headers={"Idempotency-Key": "old-1"}).get_json()
     assert replay["ticket"] == body["ticket"] and replay["access_code"] is None
+
+
+@pytest.mark.parametrize("path", ["/api/v1/track/D-%00", "/zh/sites/?region=a%00b",
+                                  "/zh/policies/?topic=%00", "/admin/login?next=%00"])
+def test_nul_in_a_url_is_a_bad_request(client, path):
+    assert client.get(path).status_code == 400
