@@ -64,6 +64,22 @@ class IntegerField(fields.IntegerField):
             raise ValueError(_l("输入整数，如 50")) from exc
 
 
+class ReadableNumber:
+    """Stops at a number that could not be read, so its message is not followed by a
+    second one from the range check; ``Decimal`` reads "NaN" and "Infinity", refused here."""
+
+    def __init__(self, message):
+        self.message = message
+
+    def __call__(self, form, field):
+        from wtforms.validators import StopValidation
+
+        if field.process_errors:
+            raise StopValidation()
+        if isinstance(field.data, decimal.Decimal) and not field.data.is_finite():
+            raise StopValidation(self.message)
+
+
 LOCAL_KINDS = ("district", "county", "zone")
 
 

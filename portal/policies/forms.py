@@ -5,10 +5,10 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, Field, IntegerField, SelectChoice, SelectField
-from wtforms.validators import NumberRange, Optional, StopValidation
+from wtforms.validators import NumberRange, Optional
 from wtforms.widgets import TextInput
 
-from portal.fields import industry_choices, region_choices
+from portal.fields import ReadableNumber, industry_choices, region_choices
 
 from .matcher import CHOICES, FIELD_LABELS, NUMBER_FIELDS, VALUE_LABELS, Profile
 
@@ -16,18 +16,6 @@ from .matcher import CHOICES, FIELD_LABELS, NUMBER_FIELDS, VALUE_LABELS, Profile
 BLANK = SelectChoice("", _l("未填写"))
 
 
-class _Readable:
-    """Stops at a number that could not be read, so its message is not followed by a
-    second one from the range check; ``Decimal`` reads "NaN" and "Infinity", refused here."""
-
-    def __init__(self, message):
-        self.message = message
-
-    def __call__(self, form, field):
-        if field.process_errors:
-            raise StopValidation()
-        if isinstance(field.data, Decimal) and not field.data.is_finite():
-            raise StopValidation(self.message)
 
 
 
@@ -42,7 +30,7 @@ def _amount(name: str, field_class, description, message, **kwargs) -> Field:
     ``type=number``, which changes on scroll and hides what was typed."""
     return field_class(FIELD_LABELS[name], description=description, widget=TextInput(),
                        invalid_value_message=message, **kwargs,
-                       validators=[Optional(), _Readable(message),
+                       validators=[Optional(), ReadableNumber(message),
                                    NumberRange(min=0, message=message)])
 
 

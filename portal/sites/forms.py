@@ -8,10 +8,10 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, SelectChoice, SelectField, SelectMultipleField
-from wtforms.validators import NumberRange, Optional, StopValidation, ValidationError
+from wtforms.validators import NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
-from portal.fields import industry_choices, region_choices
+from portal.fields import ReadableNumber, industry_choices, region_choices
 from portal.labels import LABELS
 from portal.models import LAND_USES, READINESS_ITEMS, SITE_KINDS
 
@@ -24,18 +24,6 @@ UNANSWERED = SelectChoice("", _l("未填写"))
 NUMBER_ATTRS = {"inputmode": "decimal", "autocomplete": "off", "spellcheck": "false"}
 
 
-class _Readable:
-    """Stops at a number that could not be read, so its message is not followed by a
-    second one from the range check; ``Decimal`` reads "NaN" and "Infinity", refused here."""
-
-    def __init__(self, message):
-        self.message = message
-
-    def __call__(self, form, field):
-        if field.process_errors:
-            raise StopValidation()
-        if isinstance(field.data, Decimal) and not field.data.is_finite():
-            raise StopValidation(self.message)
 
 
 class _Positive:
@@ -56,7 +44,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 def _amount(name: str, description, message, positive: bool = False) -> DecimalField:
     in_range = _Positive(message) if positive else NumberRange(min=0, message=message)
-    validators = [Optional(), _Readable(message), in_range]
+    validators = [Optional(), ReadableNumber(message), in_range]
     return DecimalField(FIELD_LABELS[name], description=description, widget=TextInput(),
                         render_kw=NUMBER_ATTRS, places=None, invalid_value_message=message,
                         validators=validators)
