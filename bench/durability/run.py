@@ -44,7 +44,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -58,6 +57,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from bench.common import (  # noqa: E402 (the project root is on sys.path from here)
+    free_port,
+    percentile,
+    portal_env,
+    start_gunicorn,
+    stop_server,
+    wait_healthy,
+)
 
 VENV_BIN = ROOT / ".venv" / "bin"
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
@@ -168,10 +176,8 @@ class PostgresDatabase(Database):
 
 
 def server_env(db: Database, tmp: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
-    env.update({"PORTAL_DATABASE_URL": db.url, "PORTAL_SEARCH_DIR": str(tmp / "search"),
-                "PORTAL_SECRET_KEY": SECRET_KEY, "PORTAL_RATELIMIT": "off"})
-    return env
+    return portal_env({"PORTAL_DATABASE_URL": db.url, "PORTAL_SEARCH_DIR": str(tmp / "search"),
+                       "PORTAL_SECRET_KEY": SECRET_KEY, "PORTAL_RATELIMIT": "off"})
 
 
 def migrate(env: dict) -> float:
@@ -186,12 +192,6 @@ def migrate(env: dict) -> float:
 # --- the server ----------------------------------------------------------------------------
 
 LIVE: list["Server"] = []  # every server started and not yet known dead, for the cleanup
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def group_members(pgid: int) -> list[int]:
@@ -213,33 +213,13 @@ class Server:
     def __init__(self, env: dict, port: int, log_path: Path):
         self.port, self.log_path = port, log_path
         self.log = open(log_path, "w")
-        self.proc = subprocess.Popen(
-            [str(VENV_BIN / "gunicorn"), "-w", "2", "--timeout", "60",
-             # no control socket: its default path is shared with every other gunicorn here
-             "--no-control-socket", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+        self.proc = start_gunicorn(port, ["-w", "2", "--timeout", "60"], env, self.log,
+                                   new_session=True)
         self.pgid = self.proc.pid  # a session leader leads its process group
         LIVE.append(self)
 
     def wait_healthy(self, timeout: float = 60) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with code {self.proc.returncode}; log:\n"
-                                   + self.log_path.read_text(errors="replace")[-3000:])
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                conn.request("GET", "/healthz")
-                response = conn.getresponse()
-                body = response.read()
-                conn.close()
-                if response.status == 200:
-                    return json.loads(body)
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"/healthz did not answer 200 within {timeout:.0f} s")
+        return wait_healthy(self.proc, self.port, timeout, log_path=self.log_path)
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the master and its live workers so far."""
@@ -279,12 +259,7 @@ class Server:
 
     def stop(self) -> None:
         """Graceful: SIGTERM to the master, which stops its workers; SIGKILL if it hangs."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                pass
+        stop_server(self.proc, timeout=30, kill=False)
         self.kill_group()
 
     def kill_group(self) -> None:
@@ -360,11 +335,6 @@ def post_demand(conn: http.client.HTTPConnection, n: int, key: str) -> Outcome:
 def acknowledged(outcomes: list[Outcome]) -> dict[str, str]:
     """ticket → access code for every 201 with a ticket and a code."""
     return {o.ticket: o.code for o in outcomes if o.status == 201 and o.ticket and o.code}
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def track_all(port: int, tickets: dict[str, str]) -> dict[str, str]:

@@ -22,13 +22,10 @@ Traffic goes only to 127.0.0.1; the server is stopped and the temp dir removed o
 import argparse
 import http.client
 import json
-import os
 import random
 import re
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +35,18 @@ from urllib.parse import quote, unquote
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from bench.common import (  # noqa: E402 (the project root is on sys.path from here)
+    GTHREAD_WORKERS,
+    children,
+    free_port,
+    percentile,
+    rss_kb,
+    start_gunicorn,
+    stop_server,
+    tmp_db_env,
+    wait_healthy,
+)
 
 SEED = 20260202
 PACK = ROOT / "seed" / "datong"
@@ -262,74 +271,6 @@ def build_database(tmp: Path, count: int) -> None:
         db.engine.dispose()
 
 
-# --- the server -----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(tmp: Path, port: int, log) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
-    env.update({"PORTAL_DATABASE_URL": f"sqlite:///{tmp}/bench.db",
-                "PORTAL_SEARCH_DIR": f"{tmp}/search", "PORTAL_SECRET_KEY": "bench",
-                "PORTAL_RATELIMIT": "off"})
-    return subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", "2", "-k", "gthread", "--threads", "4",
-         "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def wait_healthy(server: subprocess.Popen, port: int, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with code {server.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/healthz")
-            response = conn.getresponse()
-            body = response.read()
-            conn.close()
-            if response.status == 200:
-                return json.loads(body)
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"/healthz did not answer 200 within {timeout:.0f} s")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    if server.poll() is None:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=15)
-
-
-def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended while we looked
-            continue
-        if int(fields[1]) == pid:  # fields: state, ppid, …
-            found.append(int(stat.parent.name))
-    return sorted(found)
-
-
 # --- the client -----------------------------------------------------------------------------
 
 
@@ -356,11 +297,6 @@ class Client:
 
     def close(self) -> None:
         self.conn.close()
-
-
-def percentile(values, q):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def api_path(q: str) -> str:
@@ -454,7 +390,7 @@ def main() -> None:
         build_database(tmp, args.policies)
         port = free_port()
         with open(tmp / "gunicorn.log", "w") as log:
-            server = start_server(tmp, port, log)
+            server = start_gunicorn(port, GTHREAD_WORKERS, tmp_db_env(tmp), log)
             try:
                 health = wait_healthy(server, port)
                 print(f"gunicorn -w 2 -k gthread --threads 4 on 127.0.0.1:{port} · "

@@ -37,13 +37,10 @@ import gzip
 import http.client
 import json
 import math
-import os
 import random
 import re
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -54,6 +51,16 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from bench.common import (  # noqa: E402 (the project root is on sys.path from here)
+    GTHREAD_WORKERS,
+    free_port,
+    percentile,
+    start_gunicorn,
+    stop_server,
+    tmp_db_env,
+    wait_healthy,
+)
 
 SEED = 20260310
 PACK = ROOT / "seed" / "datong"
@@ -350,56 +357,6 @@ def build_database(tmp: Path, count: int) -> dict:
     return {"shapes": shapes, "regions": regions, "industries": industries}
 
 
-# --- the server -----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(tmp: Path, port: int, log) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
-    env.update({"PORTAL_DATABASE_URL": f"sqlite:///{tmp}/bench.db",
-                "PORTAL_SEARCH_DIR": f"{tmp}/search", "PORTAL_SECRET_KEY": "bench",
-                "PORTAL_RATELIMIT": "off"})
-    return subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", "2", "-k", "gthread", "--threads", "4",
-         # no control socket: its default path is shared with every other gunicorn here
-         "--no-control-socket", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def wait_healthy(server: subprocess.Popen, port: int, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with code {server.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/healthz")
-            response = conn.getresponse()
-            body = response.read()
-            conn.close()
-            if response.status == 200:
-                return json.loads(body)
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"/healthz did not answer 200 within {timeout:.0f} s")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    if server.poll() is None:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=15)
-
-
 # --- the client -----------------------------------------------------------------------------
 
 
@@ -473,11 +430,6 @@ class Client:
 
     def close(self) -> None:
         self.conn.close()
-
-
-def percentile(values, q):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def verdict(value: float, target: float) -> str:
@@ -749,7 +701,7 @@ def main() -> None:
         city = city_bbox(info["shapes"], info["regions"])
         port = free_port()
         with open(tmp / "gunicorn.log", "w") as log:
-            server = start_server(tmp, port, log)
+            server = start_gunicorn(port, GTHREAD_WORKERS, tmp_db_env(tmp), log)
             try:
                 health = wait_healthy(server, port)
                 print(f"gunicorn -w 2 -k gthread --threads 4 on 127.0.0.1:{port} · "
