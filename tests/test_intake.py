@@ -508,3 +508,23 @@ def test_sealed_codes_are_forgotten_after_a_day(client, app):
                                   "/zh/policies/?topic=%00", "/admin/login?next=%00"])
 def test_nul_in_a_url_is_a_bad_request(client, path):
     assert client.get(path).status_code == 400
+
+
+def test_a_deadline_in_an_unpublished_year_is_shown_as_provisional(client, app):
+    from datetime import UTC, datetime
+
+    client.post("/zh/complaints/new", data=COMPLAINT)
+    with app.app_context():
+        factories.staff(email="bureau@example.gov.cn", password="pw-123456", role="bureau")
+        record = db.session.scalars(db.select(Complaint)).one()
+        record.materials_complete_at = datetime(2026, 12, 1, 2, tzinfo=UTC)
+        record.due_at = datetime(2027, 2, 26, 15, 59, 59, tzinfo=UTC)  # 60 working days on
+        assert services.provisional_deadline(record)
+        record.due_at = datetime(2026, 12, 20, 15, 59, 59, tzinfo=UTC)
+        assert not services.provisional_deadline(record)
+        record.due_at = datetime(2027, 2, 26, 15, 59, 59, tzinfo=UTC)
+        ticket = record.ticket
+        db.session.commit()
+    client.post("/admin/login", data={"email": "bureau@example.gov.cn", "password": "pw-123456"})
+    page = client.get(f"/admin/tickets/complaint/{ticket}").get_data(as_text=True)
+    assert "暂定：该年度节假日安排尚未公布" in page

@@ -119,7 +119,8 @@ def ticket(kind: str, ticket: str):
     return render_template("admin/ticket.html", record=record, kind=kind,
                            status_form=status_form, transfer_form=transfer_form,
                            identity=services.shows_identity(current_user, record),
-                           overdue=intake.overdue(record))
+                           overdue=intake.overdue(record),
+                           provisional=intake.provisional_deadline(record))
 
 
 @bp.get("/attachments/<key>")

@@ -194,6 +194,15 @@ def rate(record, rating: int, comment: str) -> None:
     db.session.commit()
 
 
+def provisional_deadline(record) -> bool:
+    """The deadline runs into a year whose holidays are not yet published (counted on
+    weekends alone), so staff should treat it as provisional."""
+    if record.due_at is None:
+        return False
+    start = deadlines.local_date(record.materials_complete_at or record.submitted_at)
+    return deadlines.provisional(start, deadlines.local_date(record.due_at))
+
+
 def overdue(record) -> bool:
     """Past its deadline and still open (a clock paused for supplements is not overdue)."""
     if record.status == "closed" or record.due_at is None or record.paused_since is not None:
