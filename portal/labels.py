@@ -59,7 +59,15 @@ LABELS = {
         "environment": _l("投资环境与政策建议"), "other": _l("其他"),
     },
     "investor_type": {
-        "domestic": _l("境内企业"), "foreign": _l("外商投资企业"), "hmt": _l("港澳台投资企业"),
+        "domestic": _l("内资企业"), "foreign": _l("外商投资企业"), "hmt": _l("港澳台投资企业"),
+    },
+    "stage": {
+        "new": _l("新设或新落地项目"), "expansion": _l("增资扩产"),
+        "rnd": _l("研发及成果转化"), "listing": _l("拟上市挂牌"),
+    },
+    "size": {
+        "micro": _l("微型企业"), "small": _l("小型企业"), "medium": _l("中型企业"),
+        "large": _l("大型企业"),
     },
     "timeline": {
         "3m": _l("3个月内"), "6m": _l("3至6个月"), "12m": _l("6至12个月"),

@@ -26,6 +26,7 @@ from sqlalchemy.orm import load_only
 
 from portal.extensions import db
 from portal.i18n import format_number
+from portal.labels import LABELS
 from portal.models import Industry, Policy, Region
 
 # The values the Datong pack's criteria use; "domestic" is the answer no foreign-investment
@@ -50,19 +51,7 @@ FIELD_LABELS = {
     "revenue_wan": _l("年营业收入"),
     "years_registered": _l("注册年限"),
 }
-VALUE_LABELS = {
-    "investor_type": {
-        "domestic": _l("内资企业"), "foreign": _l("外商投资企业"), "hmt": _l("港澳台投资企业"),
-    },
-    "stage": {
-        "new": _l("新设或新落地项目"), "expansion": _l("增资扩产"),
-        "rnd": _l("研发及成果转化"), "listing": _l("拟上市挂牌"),
-    },
-    "size": {
-        "micro": _l("微型企业"), "small": _l("小型企业"), "medium": _l("中型企业"),
-        "large": _l("大型企业"),
-    },
-}
+VALUE_LABELS = {name: LABELS[name] for name in ("investor_type", "stage", "size")}
 # How a number of each field reads, with its unit.
 AMOUNTS = {
     "investment_wan": _l("%(n)s 万元"),

@@ -6,6 +6,7 @@ from datetime import date
 
 from flask import abort, current_app
 
+from portal.database import like_pattern
 from portal.extensions import db
 from portal.labels import LABELS
 from portal.models import POLICY_LEVELS, POLICY_STATUSES, Industry, Policy, Region, Topic
@@ -135,11 +136,6 @@ def labelled(counts: dict[str, dict[str, int]]) -> dict[str, list[FacetValue]]:
 # --- database fallback ---------------------------------------------------------------
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _filtered(filters: PolicyFilters):
     stmt = db.select(Policy)
     for name in ("level", "status", "issuer"):
@@ -155,7 +151,7 @@ def _filtered(filters: PolicyFilters):
         year = int(filters.year)
         stmt = stmt.where(Policy.published.between(date(year, 1, 1), date(year, 12, 31)))
     for term in terms(filters.q):
-        pattern = _like(term)
+        pattern = like_pattern(term)
         stmt = stmt.where(db.or_(Policy.title.ilike(pattern, escape="\\"),
                                  Policy.body.ilike(pattern, escape="\\")))
     return stmt

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
+from portal.database import like_pattern
 from portal.extensions import db
 from portal.models import Opportunity, Policy, Site
 from search import Query, SearchUnavailable, engine
@@ -43,8 +44,7 @@ def _from_engine(kind, model, text) -> Section:
 def _from_database(kind, model, title, text) -> Section:
     stmt = db.select(model)
     for term in terms(text):
-        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(title.ilike(f"%{escaped}%", escape="\\"))
+        stmt = stmt.where(title.ilike(like_pattern(term), escape="\\"))
     total = db.session.scalar(stmt.with_only_columns(db.func.count(model.id)))
     items = db.session.scalars(stmt.order_by(model.id.desc()).limit(PER_SECTION)).all()
     body = "body" if hasattr(model, "body") else "description"
