@@ -17,6 +17,7 @@ BLUEPRINTS = (
     "portal.services_chain.views",
     "portal.sitesearch.views",
     "portal.admin.views",
+    "portal.admin.audit",
     "portal.api.views",
     "portal.meta.views",
 )
@@ -34,6 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_extensions(app)
     register_i18n(app)
     register_requests(app)
+    register_security(app)
     register_search(app)
     register_maps(app)
     register_blueprints(app)
@@ -63,11 +65,6 @@ def register_extensions(app: Flask) -> None:
     compress.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
-    login_manager.login_view = "admin.login"
-
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        return db.session.get(User, int(user_id))
 
 
 def register_i18n(app: Flask) -> None:
@@ -80,6 +77,14 @@ def register_requests(app: Flask) -> None:
     from portal import requests
 
     requests.init_app(app)
+
+
+def register_security(app: Flask) -> None:
+    """Trusted proxies, cookie flags, staff sessions that end, and security headers."""
+    from portal import headers, sessions
+
+    sessions.init_app(app)
+    headers.init_app(app)
 
 
 def register_search(app: Flask) -> None:

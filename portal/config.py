@@ -46,6 +46,21 @@ def from_env(environ=None) -> dict:
         "DEADLINE_COMPLAINT_CONCLUDE_DAYS": int(
             env.get("PORTAL_DEADLINE_COMPLAINT_CONCLUDE_DAYS", "60")),
         "DEADLINE_DEMAND_ACK_DAYS": int(env.get("PORTAL_DEADLINE_DEMAND_ACK_DAYS", "1")),
+        # Staff sessions: idle expiry, absolute lifetime, "remember me" (0 days, the default:
+        # no such option; at most 7).
+        "SESSION_IDLE_MINUTES": int(env.get("PORTAL_SESSION_IDLE_MINUTES", "30")),
+        "SESSION_MAX_HOURS": int(env.get("PORTAL_SESSION_MAX_HOURS", "12")),
+        "REMEMBER_DAYS": int(env.get("PORTAL_REMEMBER_DAYS", "0")),
+        # Served over HTTPS (directly or behind a proxy that terminates TLS): Secure cookies
+        # and HSTS. PORTAL_PROXY_COUNT trusted proxies in front set X-Forwarded-For/-Proto.
+        "HTTPS": _flag(env.get("PORTAL_HTTPS")),
+        "PROXY_COUNT": int(env.get("PORTAL_PROXY_COUNT", "0")),
+        # Passwords and lockout (ASVS 5.0 V6; composition and rotation off unless required).
+        "PASSWORD_MIN_LENGTH": int(env.get("PORTAL_PASSWORD_MIN_LENGTH", "12")),
+        "PASSWORD_MIN_CLASSES": int(env.get("PORTAL_PASSWORD_MIN_CLASSES", "0")),
+        "PASSWORD_MAX_AGE_DAYS": int(env.get("PORTAL_PASSWORD_MAX_AGE_DAYS", "0")),
+        "LOCKOUT_ATTEMPTS": int(env.get("PORTAL_LOCKOUT_ATTEMPTS", "5")),
+        "LOCKOUT_MINUTES": int(env.get("PORTAL_LOCKOUT_MINUTES", "15")),
     }
 
 

@@ -18,7 +18,7 @@ from .policies import BENEFIT_MODES, POLICY_LEVELS, POLICY_STATUSES, Policy, Top
 from .regions import REGION_KINDS, Region
 from .showcase import BATCHES, SERVICE_CATEGORIES, BatchFigure, ServiceLink
 from .sites import AVAILABILITY, LAND_USES, READINESS_ITEMS, SITE_KINDS, Site
-from .staff import ROLES, AuditEvent, OutboxJob, User
+from .staff import ROLES, AuditEvent, Department, OutboxJob, RateLimitCounter, User
 
 __all__ = [
     "AVAILABILITY", "BATCHES", "BENEFIT_MODES", "CHAIN_STAGES", "COMPLAINT_CATEGORIES",
@@ -26,6 +26,7 @@ __all__ = [
     "OPPORTUNITY_KINDS", "OPPORTUNITY_STATUSES", "POLICY_LEVELS", "POLICY_STATUSES",
     "READINESS_ITEMS", "REGION_KINDS", "ROLES", "SERVICE_CATEGORIES", "SITE_KINDS",
     "Attachment", "AuditEvent", "BatchFigure", "ChainLeader", "ChainNode", "Complaint", "Demand",
+    "Department", "RateLimitCounter",
     "Industry", "Opportunity", "OutboxJob", "Policy", "Region", "ServiceLink", "Site",
     "TicketEvent", "Topic", "Track", "TranslatableMixin", "User", "utcnow",
 ]

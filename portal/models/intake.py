@@ -76,6 +76,10 @@ class _Submission:
     # for one day the access code sealed under the server's key, so that a client whose
     # first answer was lost gets the code again with the same key.
     idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    # SHA-256 of the request that used the key (kind, client and body): only the identical
+    # request gets the first answer back.
+    idempotency_fingerprint: Mapped[str] = mapped_column(String(64), default="",
+                                                         server_default="")
     access_code_sealed: Mapped[str] = mapped_column(Text, default="", server_default="")
     # The deadline clock: starts the day after complete materials arrive, pauses while
     # supplements are awaited (paused_since), keeps paused working days, survives transfers.
@@ -156,7 +160,10 @@ class Complaint(_Submission, db.Model):
     region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     accept_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The department the complaint is addressed to (交办): its staff see it, and only it.
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
 
+    department = relationship("Department")
     respondent_region = relationship("Region", foreign_keys=[respondent_region_id])
     region = relationship("Region", foreign_keys=[region_id])
     assignee = relationship("User")
