@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from portal.extensions import db
-from portal.models import ROLES, Region, User
+from portal.models import ROLES, Department, Region, User
 
 seed_cli = AppGroup("seed", help="Data packs.")
 search_cli = AppGroup("search", help="The search index.")
@@ -66,33 +66,61 @@ def _reindex_or_warn() -> None:
 @users_cli.command("create")
 @click.argument("email")
 @click.option("--role", type=click.Choice(ROLES), required=True)
-@click.option("--region", "region_slug", default=None, help="Region slug for scoped roles.")
+@click.option("--region", "region_slug", default=None, help="Region slug for the region role.")
+@click.option("--department", "department_slug", default=None,
+              help="Department slug for the department role.")
 @click.option("--name", default="")
 @click.option("--password", envvar="PORTAL_NEW_USER_PASSWORD", default=None,
               help="Default: prompted, or generated when not interactive.")
-def users_create(email, role, region_slug, name, password) -> None:
-    """Create a staff account."""
-    region = None
+def users_create(email, role, region_slug, department_slug, name, password) -> None:
+    """Create a staff account (the password must pass the portal's password rules)."""
+    region = department = None
     if region_slug:
         region = db.session.query(Region).filter_by(slug=region_slug).one_or_none()
         if region is None:
             raise click.ClickException(f"unknown region: {region_slug}")
+    if department_slug:
+        department = db.session.query(Department).filter_by(slug=department_slug).one_or_none()
+        if department is None:
+            raise click.ClickException(f"unknown department: {department_slug}")
     if role == "region" and region is None:
         raise click.ClickException("--region is required for the region role")
+    if role == "department" and department is None:
+        raise click.ClickException("--department is required for the department role")
     if db.session.query(User).filter_by(email=email.lower()).first():
         raise click.ClickException(f"a user with e-mail {email} exists already")
     generated = password is None and not sys.stdin.isatty()
     if password is None:
         password = secrets.token_urlsafe(12) if generated else click.prompt(
             "Password", hide_input=True, confirmation_prompt=True)
-    user = create_user(email, password, role=role, region=region, name=name)
+    user = create_user(email, password, role=role, region=region, department=department,
+                       name=name)
     click.echo(f"created {user.email} ({role})" + (f", password: {password}" if generated else ""))
 
 
-def create_user(email: str, password: str, *, role: str, region=None, name: str = "") -> User:
-    user = User(email=email.strip().lower(), role=role, region=region, name=name)
-    user.set_password(password)
-    db.session.add(user)
+@users_cli.command("unlock")
+@click.argument("email")
+def users_unlock(email) -> None:
+    """Lift a lockout after failed sign-ins."""
+    from portal.accounts import services as accounts
+
+    user = accounts.find(email)
+    if user is None:
+        raise click.ClickException(f"no user with e-mail {email}")
+    accounts.unlock(user, by=None)
+    db.session.commit()
+    click.echo(f"unlocked {user.email}")
+
+
+def create_user(email: str, password: str, *, role: str, region=None, department=None,
+                name: str = "") -> User:
+    from portal.accounts import services as accounts
+
+    try:
+        user = accounts.create(email, password, role=role, region=region,
+                               department=department, name=name)
+    except accounts.AccountError as exc:
+        raise click.ClickException("; ".join(exc.messages)) from exc
     db.session.commit()
     return user
 
@@ -121,7 +149,13 @@ def ensure_admin() -> None:
         click.echo(f"first admin created: {email} / {shown}"
                    + ("" if password else "  (shown once; set PORTAL_ADMIN_PASSWORD to choose)"))
     elif user is not None and password and not user.check_password(password):
-        user.set_password(password)
+        from portal.accounts import services as accounts
+
+        try:
+            accounts.set_password(user, password, by=None)
+        except accounts.AccountError as exc:
+            raise click.ClickException("PORTAL_ADMIN_PASSWORD: " + "; ".join(exc.messages)) \
+                from exc
         db.session.commit()
         click.echo(f"admin password for {email} set from PORTAL_ADMIN_PASSWORD")
     click.echo(f"staff login: http://127.0.0.1:{os.environ.get('PORT', '5000')}/admin/login "

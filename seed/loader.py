@@ -22,6 +22,7 @@ from portal.models import (
     BatchFigure,
     ChainLeader,
     ChainNode,
+    Department,
     Industry,
     Opportunity,
     Policy,
@@ -237,6 +238,10 @@ def _check_references(pack: Pack) -> None:
         need("opportunities.yaml", label, "region", o.get("region"), region_slugs)
         need("opportunities.yaml", label, "industry", o.get("industry"), industries)
         _check_dates(root / "opportunities.yaml", label, o, "published", "deadline")
+    _check_unique(str(root / "departments.yaml"), d["departments.yaml"], "slug")
+    for i, dep in enumerate(d["departments.yaml"]):
+        need("departments.yaml", f"{dep['slug']} (#{i + 1})", "region", dep.get("region"),
+             region_slugs)
     for i, b in enumerate(d["batch_figures.yaml"]):
         need("batch_figures.yaml", f"{b['key']} (#{i + 1})", "region", b.get("region"),
              region_slugs)
@@ -283,7 +288,7 @@ def load_pack(name_or_path: str) -> dict[str, int]:
 
 def counts() -> dict[str, int]:
     models = (Region, Track, Industry, ChainNode, ChainLeader, Topic, Policy, Site, Opportunity,
-              BatchFigure, ServiceLink)
+              BatchFigure, ServiceLink, Department)
     return {m.__tablename__: db.session.query(m).count() for m in models}
 
 
@@ -362,6 +367,11 @@ def _write(pack: Pack) -> None:
             "category": s["category"], "name": s["name"],
             "description": s.get("description", ""), "url": s["url"], "sort_order": i,
             "translations": s.get("translations", {}),
+        })
+    for i, dep in enumerate(d["departments.yaml"]):
+        _upsert(Department, {"slug": dep["slug"]}, {
+            "name": dep["name"], "region": regions.get(dep.get("region")), "sort_order": i,
+            "translations": dep.get("translations", {}),
         })
     db.session.flush()
 

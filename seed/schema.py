@@ -327,6 +327,18 @@ SERVICES = _records({
     "additionalProperties": False,
 })
 
+DEPARTMENTS = _records({
+    "type": "object",
+    "required": ["slug", "name"],
+    "properties": {
+        "slug": _SLUG,
+        "name": _TITLE,
+        "region": _SLUG,
+        "translations": _TRANSLATIONS,
+    },
+    "additionalProperties": False,
+})
+
 # File name → schema, in load order (later files refer to earlier ones by slug).
 FILES = {
     "pack.yaml": PACK,
@@ -340,4 +352,5 @@ FILES = {
     "opportunities.yaml": OPPORTUNITIES,
     "batch_figures.yaml": BATCH_FIGURES,
     "services.yaml": SERVICES,
+    "departments.yaml": DEPARTMENTS,
 }

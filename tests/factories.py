@@ -3,7 +3,7 @@
 from datetime import date
 
 from portal.extensions import db
-from portal.models import Policy, Region, Site, User
+from portal.models import Department, Policy, Region, Site, User
 
 
 def region(slug="test-city", kind="city", **kw) -> Region:
@@ -40,6 +40,13 @@ def parcel(key="s-1", region_row=None, **kw) -> Site:
 def staff(email="staff@example.gov.cn", password="correct horse", role="admin", **kw) -> User:
     row = User(email=email, role=role, **kw)
     row.set_password(password)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def department(slug="zrzy", name="测试市自然资源局", **kw) -> Department:
+    row = Department(slug=slug, name=name, **kw)
     db.session.add(row)
     db.session.flush()
     return row

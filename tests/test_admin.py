@@ -51,27 +51,33 @@ def test_inactive_user_cannot_log_in(client, app):
 
 
 def test_cli_users_create(runner, app):
-    result = runner.invoke(args=["users", "create", "bureau@example.gov.cn", "--role", "bureau",
-                                 "--password", "pw-abcdef"])
+    args = ["users", "create", "bureau@example.gov.cn", "--role", "bureau", "--password"]
+    result = runner.invoke(args=args + ["pw-abcdef"])
+    assert result.exit_code != 0 and "至少需要 12 个字符" in result.output
+    result = runner.invoke(args=args + ["qwerty123456"])
+    assert result.exit_code != 0 and "过于常见" in result.output
+    result = runner.invoke(args=args + ["copper kettle drum"])
     assert result.exit_code == 0, result.output
-    result = runner.invoke(args=["users", "create", "bureau@example.gov.cn", "--role", "bureau",
-                                 "--password", "pw-abcdef"])
+    result = runner.invoke(args=args + ["copper kettle drum"])
     assert result.exit_code != 0 and "exists" in result.output
     result = runner.invoke(args=["users", "create", "c@example.gov.cn", "--role", "region",
-                                 "--password", "pw-abcdef"])
+                                 "--password", "copper kettle drum"])
     assert result.exit_code != 0 and "--region" in result.output
+    result = runner.invoke(args=["users", "create", "d@example.gov.cn", "--role", "department",
+                                 "--password", "copper kettle drum"])
+    assert result.exit_code != 0 and "--department" in result.output
 
 
 def test_bootstrap_loads_pack_and_creates_the_first_admin(runner, app, monkeypatch):
     monkeypatch.setenv("PORTAL_ADMIN_EMAIL", "first@example.gov.cn")
-    monkeypatch.setenv("PORTAL_ADMIN_PASSWORD", "first-pass-1")
+    monkeypatch.setenv("PORTAL_ADMIN_PASSWORD", "granite-harbour-7")
     result = runner.invoke(args=["bootstrap"])
     assert result.exit_code == 0, result.output
     assert "first@example.gov.cn" in result.output
     assert "indexed" in result.output
     client = app.test_client()
     client.post("/admin/login", data={"email": "first@example.gov.cn",
-                                      "password": "first-pass-1"})
+                                      "password": "granite-harbour-7"})
     assert client.get("/admin/").status_code == 200
 
 

@@ -1,36 +1,24 @@
-"""Staff sign-in and the dashboard's figures."""
+"""The back office's queries: the dashboard, queues, tickets, transfers and exports, each
+narrowed by ``portal.scoping.scoped``."""
 
 from flask import abort
 from flask_babel import gettext as _
 
+from portal import audit
 from portal.extensions import db
 from portal.models import (
     Attachment,
-    AuditEvent,
     Complaint,
     Demand,
+    Department,
     Opportunity,
     Policy,
     Region,
     Site,
     TicketEvent,
     User,
-    utcnow,
 )
-
-
-def authenticate(email: str, password: str) -> User | None:
-    user = db.session.scalars(db.select(User).filter_by(email=email.strip().lower())).first()
-    if user is None or not user.active or not user.check_password(password):
-        return None
-    return user
-
-
-def record_login(user: User, ip: str) -> None:
-    user.last_login_at = utcnow()
-    db.session.add(AuditEvent(actor=user, action="login", entity_type="user",
-                              entity_id=str(user.id), ip=ip or ""))
-    db.session.commit()
+from portal.scoping import scoped
 
 
 def area_mismatches(limit: int = 50) -> list[Site]:
@@ -44,19 +32,23 @@ def area_mismatches(limit: int = 50) -> list[Site]:
         .order_by(Site.key).limit(limit)).all()
 
 
-def dashboard() -> dict:
+def dashboard(user: User) -> dict:
+    """Figures for what this user may see: ticket counts go through the scoping function;
+    public content counts are the same for everyone."""
     def count(model, **filters):
         return db.session.scalar(db.select(db.func.count(model.id)).filter_by(**filters))
 
+    def open_tickets(model):
+        stmt = scoped(user, model, db.select(db.func.count(model.id)).select_from(model))
+        return db.session.scalar(stmt.where(model.status != "closed"))
+
     return {
-        "demands_open": db.session.scalar(
-            db.select(db.func.count(Demand.id)).where(Demand.status != "closed")),
-        "complaints_open": db.session.scalar(
-            db.select(db.func.count(Complaint.id)).where(Complaint.status != "closed")),
+        "demands_open": open_tickets(Demand),
+        "complaints_open": open_tickets(Complaint),
         "policies": count(Policy),
         "sites": count(Site),
         "opportunities": count(Opportunity, status="open"),
-        "area_mismatches": area_mismatches(),
+        "area_mismatches": area_mismatches() if user.role in ("admin", "bureau") else [],
     }
 
 
@@ -65,23 +57,11 @@ def dashboard() -> dict:
 KINDS = {"demand": Demand, "complaint": Complaint}
 
 
-def _visible(user: User, model, stmt):
-    """What a role may see: the bureau and admins everything; county and zone staff their
-    region and the zones within; department staff the complaints assigned to them."""
-    if user.role in ("admin", "bureau"):
-        return stmt
-    if user.role == "region" and user.region is not None:
-        from portal.sites.services import region_ids
-
-        return stmt.where(model.region_id.in_(region_ids(user.region.slug)))
-    return stmt.where(model.assignee_id == user.id)
-
-
 def queue(user: User, kind: str, status: str = "", overdue_only: bool = False) -> list:
     from portal.intake.services import overdue
 
     model = KINDS[kind]
-    stmt = _visible(user, model, db.select(model))
+    stmt = scoped(user, model, db.select(model))
     if status:
         stmt = stmt.filter_by(status=status)
     rows = db.session.scalars(stmt.order_by(model.due_at.asc().nulls_last(),
@@ -92,7 +72,7 @@ def queue(user: User, kind: str, status: str = "", overdue_only: bool = False) -
 def get_ticket(user: User, ticket: str):
     model = KINDS["demand" if ticket.startswith("D") else "complaint"]
     record = db.session.scalars(
-        _visible(user, model, db.select(model).filter_by(ticket=ticket))).first()
+        scoped(user, model, db.select(model).filter_by(ticket=ticket[:32]))).first()
     if record is None:
         abort(404)
     return record
@@ -104,7 +84,7 @@ def shows_identity(user: User, record) -> bool:
                 and user.role == "department")
 
 
-def transfer(user: User, record, region: Region, reason: str, ip: str = "") -> None:
+def transfer(user: User, record, region: Region, reason: str) -> None:
     """流转: another county or zone takes the ticket; the first one stays on record and the
     deadline clock runs on."""
     previous = record.region.tr("name") if record.region else "—"
@@ -113,28 +93,45 @@ def transfer(user: User, record, region: Region, reason: str, ip: str = "") -> N
     note = _("流转：%(old)s → %(new)s；理由：%(reason)s", old=previous,
              new=region.tr("name"), reason=reason)
     record.events.append(TicketEvent(status=record.status, public=False, actor=user, note=note))
-    db.session.add(AuditEvent(actor=user, action="transfer", entity_type=type(record).__tablename__,
-                              entity_id=record.ticket, ip=ip,
-                              detail={"to": region.slug, "reason": reason}))
+    audit.record("transfer", type(record).__tablename__, record.ticket,
+                 {"to": region.slug, "reason": reason}, actor=user)
 
 
-def assign(user: User, record, assignee: User, ip: str = "") -> None:
+def assign(user: User, record, assignee: User) -> None:
     record.assignee = assignee
-    db.session.add(AuditEvent(actor=user, action="assign", entity_type=type(record).__tablename__,
-                              entity_id=record.ticket, ip=ip, detail={"to": assignee.email}))
+    audit.record("assign", type(record).__tablename__, record.ticket, {"to": assignee.email},
+                 actor=user)
+
+
+def refer(user: User, record: Complaint, department: Department, note: str) -> None:
+    """交办: the complaint goes to the department that answers it; its staff see it from now
+    on, and the referral stays in the internal timeline."""
+    previous = record.department
+    record.department = department
+    text = _("交办：%(department)s；%(note)s", department=department.tr("name"), note=note) \
+        if note else _("交办：%(department)s", department=department.tr("name"))
+    record.events.append(TicketEvent(status=record.status, public=False, actor=user, note=text))
+    audit.record("refer", "complaint", record.ticket,
+                 {"to": department.slug, "from": previous.slug if previous else None,
+                  "note": note}, actor=user)
 
 
 def attachment_for(user: User, key: str) -> Attachment:
     attachment = db.session.scalars(db.select(Attachment).filter_by(storage_key=key)).first()
     if attachment is None:
         abort(404)
-    owner = attachment.demand_id and db.session.get(Demand, attachment.demand_id) or \
-        db.session.get(Complaint, attachment.complaint_id)
-    get_ticket(user, owner.ticket)  # 404 unless the user may see the ticket
+    model, owner_id = (Demand, attachment.demand_id) if attachment.demand_id else \
+        (Complaint, attachment.complaint_id)
+    visible = db.session.scalar(scoped(user, model, db.select(model.id)).where(
+        model.id == owner_id))
+    if visible is None:  # outside the user's scope: as if it did not exist
+        abort(404)
     return attachment
 
 
 def csv_rows(user: User, kind: str):
+    """The queue as rows; the caller writes them through ``portal.exports``, which
+    neutralises formulas, and audits the export."""
     from portal.intake.services import overdue
 
     header = ["ticket", "status", "submitted_at", "due_at", "overdue", "region", "company",

@@ -1,11 +1,10 @@
-"""Back office: sign-in, the dashboard, ticket queues and the ticket workflow."""
-
-import csv
-import io
+"""Back office: sign-in and sign-out, the staff member's password, the dashboard, ticket
+queues and the ticket workflow. Every ticket query goes through ``portal.scoping.scoped``;
+every read of personal data leaves an audit event."""
 
 from flask import (
     Blueprint,
-    Response,
+    abort,
     flash,
     redirect,
     render_template,
@@ -13,25 +12,39 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
+from portal import audit, sessions
+from portal.accounts import passwords
+from portal.accounts import services as accounts
 from portal.extensions import db, limiter, limits_off
 from portal.intake import attachments, workflow
 from portal.intake import services as intake
 from portal.labels import LABELS
-from portal.models import Region
+from portal.models import Department, Region, utcnow
 
 from . import services
-from .forms import LoginForm, StatusForm, TransferForm
+from .forms import LoginForm, PasswordForm, ReferForm, StatusForm, TransferForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_app_request
+def password_rotation():
+    """With rotation on, a staff member whose password is too old changes it first."""
+    if (request.path.startswith("/admin") and current_user.is_authenticated
+            and request.endpoint not in ("admin.password", "admin.logout", "static")
+            and passwords.expired(current_user, utcnow())):
+        flash(_("您的密码已超过规定的使用期限，请先修改密码。"))
+        return redirect(url_for("admin.password"))
+    return None
 
 
 @bp.get("/")
 @login_required
 def dashboard():
-    return render_template("admin/dashboard.html", figures=services.dashboard())
+    return render_template("admin/dashboard.html", figures=services.dashboard(current_user))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -40,30 +53,60 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("admin.dashboard"))
     form = LoginForm()
+    remember_days = sessions.current_remember_days()
     failed = False
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data)
+        user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
-            login_user(user, remember=form.remember.data)
-            services.record_login(user, request.remote_addr)
-            return redirect(url_for("admin.dashboard"))
+            sessions.start(user, remember=bool(form.remember.data))
+            return redirect(_next_page())
         failed = True
-    return render_template("admin/login.html", form=form, failed=failed)
+    return render_template("admin/login.html", form=form, failed=failed,
+                           remember_days=remember_days)
+
+
+def _next_page() -> str:
+    """Back where the session ended, but only to a page of this back office."""
+    target = request.args.get("next", "")
+    if target.startswith("/admin/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("admin.dashboard")
 
 
 @bp.post("/logout")
 @login_required
 def logout():
-    logout_user()
+    """Ends this session and every other session of the same user."""
+    user = current_user._get_current_object()
+    audit.record("logout", "user", str(user.id))
+    sessions.end(user)
     flash(_("您已退出登录。"))
     return redirect(url_for("admin.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            accounts.change_password(user, form.current.data, form.new.data)
+        except accounts.AccountError as exc:
+            getattr(form, exc.field).errors = list(exc.messages)
+        else:
+            db.session.commit()
+            sessions.start(user)  # this browser continues; every other session has ended
+            flash(_("密码已修改，其他设备上的登录已全部退出。"))
+            return redirect(url_for("admin.dashboard"))
+    return render_template("admin/password.html", form=form)
 
 
 @bp.get("/tickets/<kind>")
 @login_required
 def tickets(kind: str):
     if kind not in services.KINDS:
-        return redirect(url_for("admin.tickets", kind="demand"))
+        abort(404)
     status = request.args.get("status", "")
     rows = services.queue(current_user, kind, status, request.args.get("overdue") == "1")
     return render_template("admin/tickets.html", kind=kind, rows=rows, status=status,
@@ -73,10 +116,13 @@ def tickets(kind: str):
 @bp.get("/tickets/<kind>.csv")
 @login_required
 def tickets_csv(kind: str):
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(services.csv_rows(current_user, kind))
-    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename={kind}s.csv"})
+    from portal import exports
+
+    if kind not in services.KINDS:
+        abort(404)
+    rows = list(services.csv_rows(current_user, kind))
+    audit.record_now("export", kind, "", {"rows": len(rows) - 1})
+    return exports.csv_response(rows, f"{kind}s.csv")
 
 
 def _forms(record):
@@ -88,42 +134,83 @@ def _forms(record):
     transfer_form.region.choices = [SelectChoice(r.slug, r.tr("name")) for r in db.session.scalars(
         db.select(Region).where(Region.kind.in_(("district", "county", "zone")))
         .order_by(Region.sort_order))]
-    return status_form, transfer_form
+    refer_form = ReferForm(prefix="refer")
+    refer_form.department.choices = [SelectChoice(d.slug, d.tr("name")) for d in db.session.scalars(
+        db.select(Department).order_by(Department.sort_order, Department.id))]
+    return status_form, transfer_form, refer_form
+
+
+def _may_route(record) -> bool:
+    """Transfers and referrals are for the staff who own the ticket's routing: the bureau,
+    admins and the region that holds it; a department answers, it does not re-route."""
+    return current_user.role in ("admin", "bureau", "region")
 
 
 @bp.route("/tickets/<kind>/<ticket>", methods=["GET", "POST"])
 @login_required
 def ticket(kind: str, ticket: str):
+    if kind not in services.KINDS:
+        abort(404)
     record = services.get_ticket(current_user, ticket)
-    status_form, transfer_form = _forms(record)
+    if workflow.kind_of(record) != kind:
+        abort(404)
+    status_form, transfer_form, refer_form = _forms(record)
     if request.method == "POST":
-        if "status-status" in request.form and status_form.validate_on_submit():
-            try:
-                workflow.transition(record, status_form.status.data, actor=current_user,
-                                    note=status_form.note.data or "",
-                                    public=bool(status_form.public.data),
-                                    ip=request.remote_addr or "")
-                db.session.commit()
-                flash(_("状态已更新。"))
-                return redirect(request.path)
-            except workflow.WorkflowError as exc:
-                status_form.status.errors = [str(exc)]
-        elif "transfer-region" in request.form and transfer_form.validate_on_submit():
-            region = db.session.scalars(
-                db.select(Region).filter_by(slug=transfer_form.region.data)).one()
-            services.transfer(current_user, record, region, transfer_form.reason.data,
-                              ip=request.remote_addr or "")
-            db.session.commit()
-            flash(_("已流转。"))
-            return redirect(url_for("admin.tickets", kind=kind))
+        done = _act(record, kind, status_form, transfer_form, refer_form)
+        if done is not None:
+            return done
+    identity = services.shows_identity(current_user, record)
+    reveal = identity and request.args.get("contacts") == "1"
+    audit.record("reveal_contacts" if reveal else "view_ticket", kind, record.ticket)
+    db.session.commit()
     return render_template("admin/ticket.html", record=record, kind=kind,
                            status_form=status_form, transfer_form=transfer_form,
-                           identity=services.shows_identity(current_user, record),
+                           refer_form=refer_form, may_route=_may_route(record),
+                           identity=identity, reveal=reveal,
                            overdue=intake.overdue(record),
                            provisional=intake.provisional_deadline(record))
+
+
+def _act(record, kind, status_form, transfer_form, refer_form):
+    """One staff action on the ticket; a redirect when it is done, None to show the form
+    with its messages. Only the named form's own fields are read: region, role and status
+    cannot be set by adding a field."""
+    if "status-status" in request.form and status_form.validate_on_submit():
+        try:
+            workflow.transition(record, status_form.status.data, actor=current_user,
+                                note=status_form.note.data or "",
+                                public=bool(status_form.public.data),
+                                ip=audit.client_address())
+        except workflow.WorkflowError as exc:
+            status_form.status.errors = [str(exc)]
+            return None
+        db.session.commit()
+        flash(_("状态已更新。"))
+        return redirect(request.path)
+    if not _may_route(record):
+        return None
+    if "transfer-region" in request.form and transfer_form.validate_on_submit():
+        region = db.session.scalars(
+            db.select(Region).filter_by(slug=transfer_form.region.data)).one()
+        services.transfer(current_user, record, region, transfer_form.reason.data)
+        db.session.commit()
+        flash(_("已流转。"))
+        return redirect(url_for("admin.tickets", kind=kind))
+    if kind == "complaint" and "refer-department" in request.form \
+            and refer_form.validate_on_submit():
+        department = db.session.scalars(
+            db.select(Department).filter_by(slug=refer_form.department.data)).one()
+        services.refer(current_user, record, department, refer_form.note.data or "")
+        db.session.commit()
+        flash(_("已交办。"))
+        return redirect(request.path)
+    return None
 
 
 @bp.get("/attachments/<key>")
 @login_required
 def attachment(key: str):
-    return attachments.send(services.attachment_for(current_user, key))
+    item = services.attachment_for(current_user, key[:255])
+    audit.record_now("download_attachment", "attachment", item.storage_key[:80],
+                     {"filename": item.filename, "sha256": item.sha256})
+    return attachments.send(item)
