@@ -28,18 +28,18 @@ def init_app(app: Flask) -> None:
     if count and not isinstance(app.wsgi_app, ProxyFix):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     https = bool(app.config.get("HTTPS"))
-    app.config.setdefault("SESSION_COOKIE_SECURE", https)
-    app.config.setdefault("REMEMBER_COOKIE_SECURE", https)
+    app.config.update(
+        SESSION_COOKIE_SECURE=https,
+        REMEMBER_COOKIE_SECURE=https,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_PATH="/admin",
+        REMEMBER_COOKIE_DURATION=timedelta(days=min(max(app.config.get("REMEMBER_DAYS", 0), 1),
+                                                    MAX_REMEMBER_DAYS)),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=app.config.get("SESSION_MAX_HOURS", 12)),
+    )
     if https:
-        app.config.setdefault("PREFERRED_URL_SCHEME", "https")
-    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
-    app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("REMEMBER_COOKIE_DURATION",
-                          timedelta(days=min(max(app.config.get("REMEMBER_DAYS", 0), 1),
-                                             MAX_REMEMBER_DAYS)))
-    app.config.setdefault("REMEMBER_COOKIE_PATH", "/admin")
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME",
-                          timedelta(hours=app.config.get("SESSION_MAX_HOURS", 12)))
+        app.config["PREFERRED_URL_SCHEME"] = "https"
 
     login_manager.login_view = "admin.login"
     login_manager.login_message = _l("请先登录。")

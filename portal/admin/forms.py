@@ -61,10 +61,9 @@ class UserForm(FlaskForm):
 
     name = StringField(_l("姓名"), validators=[Optional(), Length(max=80)])
     role = SelectField(_l("角色"), validators=[DataRequired(_l("选择角色"))])
-    region = SelectField(_l("所属县区或开发区"), validators=[Optional()],
-                         description=_l("“县区/开发区”角色必填"))
-    department = SelectField(_l("所属部门"), validators=[Optional()],
-                             description=_l("“部门”角色必填"))
+    # No Optional(): it would stop the chain before the role checks below.
+    region = SelectField(_l("所属县区或开发区"), description=_l("“县区/开发区”角色必填"))
+    department = SelectField(_l("所属部门"), description=_l("“部门”角色必填"))
     active = BooleanField(_l("账号启用"), default=True)
 
     def validate_region(self, field) -> None:

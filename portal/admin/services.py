@@ -116,17 +116,18 @@ def refer(user: User, record: Complaint, department: Department, note: str) -> N
                   "note": note}, actor=user)
 
 
-def attachment_for(user: User, key: str) -> Attachment:
+def attachment_for(user: User, key: str) -> tuple[Attachment, str, str]:
+    """The attachment with the kind and ticket it belongs to, or 404 outside the scope."""
     attachment = db.session.scalars(db.select(Attachment).filter_by(storage_key=key)).first()
     if attachment is None:
         abort(404)
     model, owner_id = (Demand, attachment.demand_id) if attachment.demand_id else \
         (Complaint, attachment.complaint_id)
-    visible = db.session.scalar(scoped(user, model, db.select(model.id)).where(
+    ticket = db.session.scalar(scoped(user, model, db.select(model.ticket)).where(
         model.id == owner_id))
-    if visible is None:  # outside the user's scope: as if it did not exist
+    if ticket is None:  # outside the user's scope: as if it did not exist
         abort(404)
-    return attachment
+    return attachment, model.__tablename__, ticket
 
 
 def csv_rows(user: User, kind: str):

@@ -93,7 +93,7 @@ def password():
         try:
             accounts.change_password(user, form.current.data, form.new.data)
         except accounts.AccountError as exc:
-            getattr(form, exc.field).errors = list(exc.messages)
+            (form.current if exc.field == "current" else form.new).errors = list(exc.messages)
         else:
             db.session.commit()
             sessions.start(user)  # this browser continues; every other session has ended
@@ -210,7 +210,7 @@ def _act(record, kind, status_form, transfer_form, refer_form):
 @bp.get("/attachments/<key>")
 @login_required
 def attachment(key: str):
-    item = services.attachment_for(current_user, key[:255])
-    audit.record_now("download_attachment", "attachment", item.storage_key[:80],
+    item, kind, ticket = services.attachment_for(current_user, key[:255])
+    audit.record_now("download_attachment", kind, ticket,
                      {"filename": item.filename, "sha256": item.sha256})
     return attachments.send(item)
