@@ -21,7 +21,7 @@ def world(client, app):
         city = factories.region(slug="datong", kind="city", name="大同市")
         pingcheng = factories.region(slug="pingcheng", kind="district", name="平城区",
                                      parent=city)
-        yungang = factories.region(slug="yungang", kind="district", name="云冈区", parent=city)
+        factories.region(slug="yungang", kind="district", name="云冈区", parent=city)
         zrzy = factories.department(slug="zrzy", name="大同市自然资源局")
         factories.department(slug="scjg", name="大同市市场监督管理局")
         factories.staff(email="admin@example.gov.cn", password=PASSWORD, role="admin")
