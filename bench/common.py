@@ -68,16 +68,17 @@ def wait_healthy(server: subprocess.Popen, port: int, timeout: float = 60,
             if log_path is not None:
                 message += "; log:\n" + log_path.read_text(errors="replace")[-3000:]
             raise RuntimeError(message)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             conn.request("GET", "/healthz")
             response = conn.getresponse()
             body = response.read()
-            conn.close()
             if response.status == 200:
                 return json.loads(body)
         except OSError:
             pass
+        finally:
+            conn.close()  # also when it timed out: an open socket warns (and fails tests)
         time.sleep(0.2)
     raise RuntimeError(f"/healthz did not answer 200 within {timeout:.0f} s")
 

@@ -18,6 +18,7 @@ BLUEPRINTS = (
     "portal.sitesearch.views",
     "portal.admin.views",
     "portal.admin.audit",
+    "portal.admin.users",
     "portal.api.views",
     "portal.meta.views",
 )
@@ -55,7 +56,7 @@ def register_config(app: Flask, config: dict | None) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from portal import database
+    from portal import database, ratelimit  # noqa: F401  (ratelimit: the portal:// storage)
     from portal.models import User  # noqa: F401  (tables known to Alembic)
 
     database.register()

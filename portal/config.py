@@ -26,7 +26,9 @@ def from_env(environ=None) -> dict:
         "SEARCH_ANALYZER": env.get("PORTAL_ELASTICSEARCH_ANALYZER", ""),
         "SEARCH_PREFIX": env.get("PORTAL_ELASTICSEARCH_PREFIX", "portal"),
         "SEARCH_INDEX_DIR": env.get("PORTAL_SEARCH_DIR") or str(INSTANCE / "search"),
-        "RATELIMIT_STORAGE_URI": env.get("PORTAL_REDIS_URL") or "memory://",
+        # Where per-client limits are counted (portal.ratelimit): Redis when set, else the
+        # portal's own database; both are seen by every worker and node.
+        "RATELIMIT_STORAGE_URI": env.get("PORTAL_REDIS_URL") or "database://",
         "PORTAL_RATELIMIT": ratelimit,
         "LIMITS_ON": ratelimit.strip().lower() != "off",
         "MAIL_SERVER": env.get("PORTAL_MAIL_SERVER", ""),
@@ -61,6 +63,8 @@ def from_env(environ=None) -> dict:
         "PASSWORD_MAX_AGE_DAYS": int(env.get("PORTAL_PASSWORD_MAX_AGE_DAYS", "0")),
         "LOCKOUT_ATTEMPTS": int(env.get("PORTAL_LOCKOUT_ATTEMPTS", "5")),
         "LOCKOUT_MINUTES": int(env.get("PORTAL_LOCKOUT_MINUTES", "15")),
+        # Decoded pixels of all the images in one submission, counted from their headers.
+        "MAX_REQUEST_PIXELS": int(env.get("PORTAL_MAX_REQUEST_PIXELS", "60000000")),
     }
 
 
@@ -74,6 +78,12 @@ DEFAULTS = {
     "WTF_CSRF_TIME_LIMIT": None,
     "JSON_SORT_KEYS": False,
     "RATELIMIT_ENABLED": True,  # the limiter is on; each app decides with LIMITS_ON
+    # A storage that fails is counted around in memory (portal.ratelimit); any other limiter
+    # error is logged and the request served.
+    "RATELIMIT_SWALLOW_ERRORS": True,
+    # Retry-After is set on 429 answers by portal.errors; X-RateLimit-* headers would cost
+    # two more storage reads on every limited request.
+    "RATELIMIT_HEADERS_ENABLED": False,
     "COMPRESS_ALGORITHM": ["gzip"],
     "COMPRESS_MIMETYPES": ["text/html", "text/css", "text/plain", "application/json",
                            "application/geo+json", "application/atom+xml",

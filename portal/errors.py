@@ -1,8 +1,16 @@
 """Error pages in the page's language, and the JSON error shape for the API."""
 
+import math
+import time
+from datetime import timedelta
+
 from flask import Flask, current_app, jsonify, render_template, request
+from flask_babel import format_timedelta
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from portal.extensions import limiter
 
 MESSAGES = {
     400: _l("请求无法处理，请检查后重试。"),
@@ -51,11 +59,33 @@ def json_error(status: int, message: str | None = None, fields: dict | None = No
 def handle_http(exc: HTTPException):
     status = exc.code or 500
     headers = {k: v for k, v in exc.get_headers() if k in KEPT_HEADERS}
+    message = message_for(status)
+    wait = retry_after() if status == 429 else None
+    if wait is not None:
+        headers["Retry-After"] = str(wait)
+        message = _("请求过于频繁，请在%(wait)s后再试。", wait=wait_text(wait))
     if wants_json():
-        body, status = json_error(status)
+        body, status = json_error(status, message)
     else:
-        body = render_template("errors/error.html", status=status, message=message_for(status))
+        body = render_template("errors/error.html", status=status, message=message)
     return body, status, headers
+
+
+def retry_after() -> int | None:
+    """Whole seconds until the window of the limit this request broke ends, or None when the
+    429 did not come from the limiter."""
+    limit = limiter.current_limit if limiter.initialized else None
+    if limit is None or not limit.breached:
+        return None
+    return max(1, math.ceil(limit.window.reset_time - time.time()))
+
+
+def wait_text(seconds: int) -> str:
+    """"45秒钟", "3分钟", "1小时" in the page's language: whole units, rounded up, so that
+    trying again after it never meets the limit again."""
+    unit = next(u for u in (86400, 3600, 60, 1) if seconds >= u or u == 1)
+    whole = timedelta(seconds=math.ceil(seconds / unit) * unit)
+    return format_timedelta(whole, threshold=1)
 
 
 def handle_unexpected(exc: Exception):

@@ -4,6 +4,7 @@ This module imports nothing from the portal so that every other module can impor
 """
 
 from flask import current_app
+from flask.logging import default_handler
 from flask_babel import Babel
 from flask_compress import Compress
 from flask_limiter import Limiter
@@ -35,7 +36,12 @@ compress = Compress()
 babel = Babel()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address)
+# portal://: each app counts in the storage its RATELIMIT_STORAGE_URI names (portal.ratelimit);
+# a URI given here wins over every app's config, so one app cannot switch another's storage.
+limiter = Limiter(key_func=get_remote_address, storage_uri="portal://")
+# Errors the limiter swallows (RATELIMIT_SWALLOW_ERRORS) go to its own logger, which has only a
+# NullHandler: send them where the app's own log goes, or they are never seen.
+limiter.logger.addHandler(default_handler)
 
 
 def limits_off() -> bool:

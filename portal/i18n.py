@@ -101,10 +101,19 @@ def switch_language_url(code: str, external: bool = False) -> str:
 
 
 def format_number(value) -> str:
-    """Numbers the locale's way, without trailing zeros (12.5, 1,200)."""
+    """Numbers the locale's way, without trailing zeros (12.5, 1,200). Babel rounds in the
+    decimal context, whose default 28 digits fail on 1e26 and above; 400 hold any float."""
     if value is None:
         return "—"
-    return format_decimal(value, format="#,##0.##")
+    import decimal
+
+    from flask_babel import format_scientific
+
+    with decimal.localcontext(prec=400):
+        try:
+            return format_decimal(value, format="#,##0.##")
+        except decimal.InvalidOperation:  # a Decimal beyond any float
+            return format_scientific(value)
 
 
 def atom_date(value) -> str:

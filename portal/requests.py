@@ -80,6 +80,13 @@ class StrictJSONProvider(DefaultJSONProvider):
 
 
 def init_app(app: Flask) -> None:
+    """Before the blueprints: their rules look their converters up when added. ``int`` is
+    the ``id`` converter too, since a number in this portal's paths always names a record:
+    a route written with ``<int:…>`` cannot reach the database with 2^63 either."""
+    from portal.converters import IdConverter
+
+    app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["int"] = IdConverter
     app.json = StrictJSONProvider(app)
     app.before_request(_check_request)
 

@@ -3,6 +3,7 @@
 import hashlib
 import io
 import os
+import time
 import warnings
 import zipfile
 from datetime import UTC, datetime
@@ -402,6 +403,52 @@ def test_check_all_lists_every_refusal():
         check_all([("好.pdf", pdf_file()), ("坏.pdf", b"<html></html>"), ("空.png", b"")])
     assert caught.value.messages == [NOT_ALLOWED % "坏.pdf",
                                      "“空.png”是空文件，请选择有内容的文件"]
+
+
+REQUEST_PIXELS = ("所选图片合计约 %d 百万像素，一次提交最多 %d 百万像素，"
+                  "请缩小图片尺寸或减少图片后重新上传")
+
+
+def test_five_large_images_are_refused_together_before_any_is_decoded():
+    """Issue 8: five 36-megapixel PNGs (each allowed alone) took 6 s and 240 MB to decode.
+    Their headers add up to 180 megapixels, over the request's 60, so none is decoded."""
+    data = png_file(Image.new("1", (6_000, 6_000)))
+    assert len(data) < 200 * 1024
+    started = time.perf_counter()
+    with pytest.raises(AttachmentsError) as caught:
+        check_all([(f"航拍{n}.png", data) for n in range(5)])
+    assert time.perf_counter() - started < 0.5  # decoding one of them alone takes longer
+    assert caught.value.messages == [REQUEST_PIXELS % (180, 60)]
+
+
+def test_the_request_pixel_budget_is_configurable_and_counts_jpeg_too(app, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_REQUEST_PIXELS", 100_000)
+    png = png_file(Image.new("RGB", (200, 200)))  # 40,000 pixels
+    jpeg = image_file(Image.new("RGB", (200, 200)), "JPEG")
+    assert len(check_all([("a.png", png), ("b.jpg", jpeg), ("c.pdf", pdf_file())])) == 3
+    with pytest.raises(AttachmentsError) as caught:
+        check_all([("a.png", png), ("b.jpg", jpeg), ("c.png", png)])
+    assert caught.value.messages == [REQUEST_PIXELS % (1, 0)]
+
+
+def test_a_header_too_damaged_to_count_is_refused_as_damaged():
+    assert attachments._declared_pixels(png_file()[:20]) == 0
+    with pytest.raises(AttachmentsError) as caught:
+        check_all([("坏图.png", png_file()[:60])])
+    assert caught.value.messages == [DAMAGED % "坏图.png"]
+
+
+def test_a_request_with_too_many_pixels_stores_nothing(app):
+    data = png_file(Image.new("1", (6_000, 6_000)))
+    from tests.test_intake import COMPLAINT
+
+    form = dict(COMPLAINT)
+    files = [(io.BytesIO(data), f"航拍{n}.png") for n in range(5)]
+    response = app.test_client().post("/api/v1/complaints", data=form | {"attachments": files},
+                                      content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"]["attachments"] == REQUEST_PIXELS % (180, 60)
+    assert db.session.scalar(db.select(db.func.count()).select_from(Complaint)) == 0
 
 
 # --- storing and sending --------------------------------------------------------------------

@@ -21,7 +21,7 @@ def test_defaults_are_embedded():
     assert settings["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
     assert settings["SQLALCHEMY_DATABASE_URI"].endswith("instance/portal.db")
     assert settings["SEARCH_URL"] == ""
-    assert settings["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert settings["RATELIMIT_STORAGE_URI"] == "database://"  # shared by every worker
     assert settings["LIMITS_ON"] is True
 
 

@@ -42,6 +42,11 @@ def demand(**changes):
     return DEMAND | {"credit_code": valid_credit_code()} | changes
 
 
+def api_demand(**changes):
+    """The demand as an API client sends it: numbers as JSON numbers, consent as true."""
+    return demand() | {"amount_wan": 20000, "land_mu": 80, "consent": True} | changes
+
+
 def test_demand_form_renders_with_consent_unticked(client, app):
     html = client.get("/zh/demands/new").get_data(as_text=True)
     assert "提交投资需求" in html
@@ -253,12 +258,12 @@ def factories_now():
 
 
 def test_api_demand(client, app):
-    response = client.post("/api/v1/demands", json=demand() | {"consent": True},
+    response = client.post("/api/v1/demands", json=api_demand(),
                            headers={"Idempotency-Key": "api-1"})
     assert response.status_code == 201
     body = response.get_json()
     assert set(body) == {"ticket", "access_code", "status"} and body["status"] == "submitted"
-    replay = client.post("/api/v1/demands", json=demand() | {"consent": True},
+    replay = client.post("/api/v1/demands", json=api_demand(),
                          headers={"Idempotency-Key": "api-1"})
     assert replay.status_code == 200 and replay.get_json()["ticket"] == body["ticket"]
     # a client whose first answer was lost gets the same, working access code again
@@ -277,7 +282,7 @@ def test_api_demand(client, app):
     ({"surprise": "x"}, "surprise"),
 ])
 def test_api_demand_errors_name_the_field(client, payload, field):
-    response = client.post("/api/v1/demands", json=demand() | {"consent": True} | payload)
+    response = client.post("/api/v1/demands", json=api_demand() | payload)
     assert response.status_code == 422
     error = response.get_json()["error"]
     assert error["code"] == "invalid" and field in error["fields"]
@@ -363,9 +368,9 @@ def test_department_staff_do_not_see_a_withheld_identity(client, app):
     client.post("/zh/complaints/new", data=COMPLAINT | {"withhold_identity": "y"})
     with app.app_context():
         record = db.session.scalars(db.select(Complaint)).one()
-        officer = factories.staff(email="dept@example.gov.cn", password="pw-123456",
-                                  role="department")
-        record.assignee = officer
+        record.department = factories.department()
+        factories.staff(email="dept@example.gov.cn", password="pw-123456", role="department",
+                        department=record.department)
         ticket = record.ticket
         db.session.commit()
     client.post("/admin/login", data={"email": "dept@example.gov.cn", "password": "pw-123456"})
@@ -490,7 +495,7 @@ def test_sealed_codes_are_forgotten_after_a_day(client, app):
     from portal.indexing import forget_sealed_codes
     from portal.models import utcnow
 
-    body = client.post("/api/v1/demands", json=demand() | {"consent": True},
+    body = client.post("/api/v1/demands", json=api_demand(),
                        headers={"Idempotency-Key": "old-1"}).get_json()
     with app.app_context():
         record = db.session.scalars(db.select(Demand)).one()
@@ -499,7 +504,7 @@ def test_sealed_codes_are_forgotten_after_a_day(client, app):
         db.session.commit()
         forget_sealed_codes()
         assert db.session.scalars(db.select(Demand)).one().access_code_sealed == ""
-    replay = client.post("/api/v1/demands", json=demand() | {"consent": True},
+    replay = client.post("/api/v1/demands", json=api_demand(),
                          headers={"Idempotency-Key": "old-1"}).get_json()
     assert replay["ticket"] == body["ticket"] and replay["access_code"] is None
 

@@ -9,6 +9,7 @@ and property tests with Hypothesis over arbitrary JSON values and form fields.
 import io
 import json
 import logging
+import re
 import traceback
 from functools import cache
 from pathlib import Path
@@ -653,3 +654,143 @@ def test_complaint_form_never_fails(client, app, data):
 @given(data=form_bodies("/zh/track"))
 def test_track_form_never_fails(client, app, data):
     _form_check(client, app, "/zh/track", data)
+
+
+# --- ids, numbers and filters out of range (issue 8) --------------------------------------
+
+OUT_OF_RANGE_IDS = ["0", str(2**31), str(2**31 + 1), str(2**63), str(2**64), "9" * 30,
+                    "9" * 5000, "-1", "-" + str(2**63), "00", "١٢٣", "1.5", "1e3"]
+
+
+def id_rules(app):
+    from werkzeug.routing.converters import NumberConverter
+
+    return [rule for rule in app.url_map.iter_rules()
+            if any(isinstance(c, NumberConverter) for c in rule._converters.values())]
+
+
+def test_every_numbered_route_uses_the_id_converter(site_app):
+    from portal.converters import IdConverter
+
+    rules = id_rules(site_app)
+    assert {rule.endpoint for rule in rules} >= {
+        "policies.detail", "sites.detail", "opportunities.detail", "api.policy", "api.site"}
+    for rule in rules:
+        for name, converter in rule._converters.items():
+            assert type(converter) is IdConverter or name == "lang", (rule.rule, name)
+
+
+def test_ids_out_of_range_answer_404_on_every_numbered_route(site_app, site_client):
+    """PostgreSQL INTEGER holds 1..2^31-1; anything else names nothing, so no route matches
+    (2^63 used to reach the driver and overflow: a 500)."""
+    failures = []
+    for rule in id_rules(site_app):
+        method = "GET" if "GET" in rule.methods else sorted(rule.methods - {"OPTIONS"})[0]
+        for value in OUT_OF_RANGE_IDS:
+            path = rule.rule.replace("<lang:lang>", "zh")
+            path = re.sub(r"<id:\w+>|<int:\w+>", value, path)
+            path = re.sub(r"<[^>]+>", "x", path)
+            response = send(site_client, path, method)
+            if problem(path, response) or response.status_code != 404:
+                failures.append(f"{method} {path[:80]}: {describe(response)[:120]}")
+    assert not failures, "\n".join(failures)
+
+
+def test_the_largest_id_is_an_ordinary_unknown_id(site_client):
+    for path in ("/zh/policies/%d", "/api/v1/sites/%d", "/zh/opportunities/%d"):
+        assert check(path, send(site_client, path % (2**31 - 1), "GET")) == 404
+
+
+def test_format_number_prints_any_number(app):
+    from decimal import Decimal
+
+    from portal.i18n import format_number
+
+    with app.test_request_context("/zh/"):
+        assert format_number(1e26) == "100,000,000,000,000,000,000,000,000"
+        assert format_number(10**30) == "1," + ",".join(["000"] * 10)
+        assert len(format_number(1.7e308)) > 300
+        assert format_number(Decimal("1e100000")) == "1E100000"
+        assert format_number(float("inf")) == "∞"
+        assert format_number(1200.5) == "1,200.5"
+        assert format_number(None) == "—"
+
+
+HUGE = [1e26, 1e300, 10**17 * 1.0]
+HUGE_TEXT = ["1e26", "1e309", "9" * 30, "100000000000000000000"]
+
+
+def _number_fields():
+    from portal.policies.matcher import MAXIMA as POLICY_MAXIMA
+    from portal.sites.matcher import MAXIMA as SITE_MAXIMA
+
+    return [("/api/v1/policies/match", "/zh/policies/match", name, limit)
+            for name, limit in POLICY_MAXIMA.items()] + [
+        ("/api/v1/sites/match", "/zh/sites/match", name, limit)
+        for name, limit in SITE_MAXIMA.items()]
+
+
+@pytest.mark.parametrize("api, page, name, limit", _number_fields(),
+                         ids=lambda v: v if isinstance(v, str) and "/" not in v else None)
+def test_matcher_numbers_out_of_range_answer_422_beside_the_field(site_client, api, page, name,
+                                                                  limit):
+    """On the real data, where every number is printed in the reasons (1e26 and above
+    once overflowed Babel's rounding: a 500)."""
+    assert check(api, send(site_client, api, data=json.dumps({name: limit}),
+                           content_type=JSON)) == 200
+    for value in HUGE:
+        response = send(site_client, api, data=json.dumps({name: value}), content_type=JSON)
+        assert check(api, response) == 422, describe(response)
+        message = response.get_json()["error"]["fields"][name]
+        assert "不能超过" in message and "请核对数字和单位" in message
+    for text in HUGE_TEXT:
+        response = send(site_client, f"{page}?{name}={text}", "GET")
+        assert check(page, response) == 422, describe(response)
+        html = response.get_data(as_text=True)
+        assert "<title>错误：" in html
+        beside = re.search(rf'<p class="error-message" id="{name}-error">([^<]+)</p>', html)
+        assert beside, text
+        if text.isdigit():  # 1e26 is not a whole number of employees: another message
+            assert "不能超过" in beside.group(1)
+        assert f'value="{text}"' in html  # what was typed stays, to be corrected
+    english = send(site_client, f"/en{page[3:]}?{name}=1e26", "GET").get_data(as_text=True)
+    assert "<title>Error: " in english or "<title>错误：" in english
+
+
+def test_output_too_small_for_the_energy_ratio(site_client):
+    body = {"energy_t": 1_000_000_000, "output_wan": 1e-300}
+    response = send(site_client, "/api/v1/sites/match", data=json.dumps(body), content_type=JSON)
+    assert check("/api/v1/sites/match", response) == 422
+    assert "0.01" in response.get_json()["error"]["fields"]["output_wan"]
+    html = send(site_client, "/zh/sites/match?energy_t=1000000000&output_wan=0.000001", "GET")
+    assert html.status_code == 422 and 'id="output_wan-error"' in html.get_data(as_text=True)
+
+
+SITE_FILTER_NUMBERS = ["min_area", "max_area", "max_land_price", "max_rent", "min_power",
+                       "min_floor_load", "min_ceiling", "investment_intensity", "tax_per_mu",
+                       "energy"]
+BAD_FILTER_VALUES = ["1e26", "1e309", "nan", "inf", "-1", "9" * 400, "abc", "0x10"]
+
+
+@pytest.mark.parametrize("name", SITE_FILTER_NUMBERS)
+def test_site_list_filters_out_of_range(site_client, name):
+    """The list and the map refuse a number that cannot be a filter the same way: the page
+    answers 422 with the message beside the field (the rest of the filters still apply),
+    the GeoJSON API a JSON error naming the parameter."""
+    for value in BAD_FILTER_VALUES:
+        page = send(site_client, f"/zh/sites/?kind=parcel&{name}={value}", "GET")
+        html = page.get_data(as_text=True)
+        assert check("/zh/sites/", page) == 422, (value, describe(page))
+        assert "<title>错误：" in html
+        assert re.search(rf'<p id="{name}-error" class="error-message">输入 0 至 [\d,]+ 之间的数字',
+                         html), value
+        assert f'value="{value[:40]}"' in html
+        assert "共 " in html and "处" in html  # the list is still shown
+        partial = send(site_client, f"/zh/sites/?{name}={value}&partial=list", "GET")
+        assert check("/zh/sites/", partial) == 422
+        api = send(site_client, f"/api/v1/sites.geojson?{name}={value}", "GET")
+        assert check("/api/v1/sites.geojson", api) in (400, 422), (value, describe(api))
+        assert name in api.get_json()["error"]["fields"]
+    assert check("/zh/sites/", send(site_client, f"/zh/sites/?{name}=0", "GET")) == 200
+    assert check("/api/v1/sites.geojson",
+                 send(site_client, f"/api/v1/sites.geojson?{name}=0", "GET")) == 200

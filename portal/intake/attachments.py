@@ -14,6 +14,7 @@ before Python 3.14); the explicit pixel count below refuses the same images eith
 
 import hashlib
 import io
+import math
 import re
 import secrets
 import unicodedata
@@ -23,7 +24,7 @@ import zlib
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from flask import Response
+from flask import Response, current_app
 from flask_babel import gettext as _
 from PIL import Image, ImageOps
 
@@ -35,6 +36,9 @@ MAX_BYTES = 10 * 1024 * 1024
 # A re-encoded image may grow (a low-quality JPEG saved at quality 90); this bounds the growth.
 MAX_STORED_BYTES = 2 * MAX_BYTES
 MAX_PIXELS = 40_000_000
+# Decoding costs memory and time by the pixel, so a request's images share one budget (the
+# app's MAX_REQUEST_PIXELS overrides it); it is counted from the headers before any decoding.
+MAX_REQUEST_PIXELS = 60_000_000
 MAX_NAME = 100
 # Office files are ZIP archives: these bound what a staff member's Office would unpack.
 MAX_UNZIPPED_BYTES = 100 * 1024 * 1024
@@ -95,11 +99,21 @@ class Checked:
 
 
 def check_all(files: list[tuple[str, bytes]]) -> list[Checked]:
-    """Every (name, bytes) checked; all refusals are raised together as one AttachmentsError."""
+    """Every (name, bytes) checked; all refusals are raised together as one AttachmentsError.
+
+    Images whose headers add up to more than the request's pixel budget are refused before
+    any of them is decoded."""
     if len(files) > MAX_FILES:
         raise AttachmentsError([_(
             "您选择了 %(count)d 个文件，最多可上传 %(max)d 个，请删减后重新上传",
             count=len(files), max=MAX_FILES)])
+    budget = current_app.config.get("MAX_REQUEST_PIXELS", MAX_REQUEST_PIXELS)
+    total = sum(_declared_pixels(data) for _name, data in files)
+    if total > budget:
+        raise AttachmentsError([_(
+            "所选图片合计约 %(mp)d 百万像素，一次提交最多 %(max)d 百万像素，"
+            "请缩小图片尺寸或减少图片后重新上传",
+            mp=math.ceil(total / 1_000_000), max=budget // 1_000_000)])
     checked, errors = [], []
     for name, data in files:
         try:
@@ -129,6 +143,20 @@ def check(upload_name: str, data: bytes) -> Checked:
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
     )
+
+
+def _declared_pixels(data: bytes) -> int:
+    """Width × height as a PNG or JPEG header states it (no pixel data is read); 0 for
+    anything else, including a header too damaged to read, which ``check`` refuses."""
+    formats = ["PNG"] if data.startswith(_PNG) else ["JPEG"] if data.startswith(_JPEG) else []
+    if not formats:
+        return 0
+    try:
+        with Image.open(io.BytesIO(data), formats=formats) as image:
+            return image.width * image.height
+    except (OSError, SyntaxError, ValueError, EOFError, zlib.error,
+            Image.DecompressionBombError):
+        return 0
 
 
 def secure_filename(upload_name: str, extension: str | None = None) -> str:

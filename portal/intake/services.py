@@ -2,9 +2,13 @@
 timeline event, its confirmation mail and its staff alert, and only then is the ticket shown.
 """
 
+import hashlib
+import hmac
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
@@ -37,13 +41,46 @@ def as_utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _existing(kind: str, key: str | None) -> Receipt | None:
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was already used for a different request (another body, or
+    another client); nothing was stored and the first ticket is not revealed."""
+
+
+def fingerprint(kind: str, client: str, values: dict,
+                files: list[attachments.Checked]) -> str:
+    """SHA-256 of what makes two requests the same one: the kind, the client's address, the
+    validated values in a canonical form (records by id, keys sorted) and each file's name
+    and hash, in order."""
+    canonical = json.dumps(
+        {"kind": kind, "client": client, "values": values,
+         "files": [[f.filename, f.sha256] for f in files]},
+        sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_canonical)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _canonical(value):
+    if isinstance(value, db.Model):
+        return f"{type(value).__tablename__}:{value.id}"
+    if isinstance(value, Decimal):
+        return str(value.normalize())
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot fingerprint {type(value).__name__}")
+
+
+def _existing(kind: str, key: str | None, fingerprint: str) -> Receipt | None:
+    """The first answer for this key when the request is the same one; IdempotencyConflict
+    when the key was used by a different request (a record from before fingerprints, whose
+    request cannot be compared, counts as different)."""
     if not key:
         return None
     record = db.session.scalars(
         db.select(MODELS[kind]).filter_by(idempotency_key=key)).first()
     if record is None:
         return None
+    if not hmac.compare_digest(record.idempotency_fingerprint or "", fingerprint):
+        db.session.rollback()
+        raise IdempotencyConflict(key)
     return Receipt(kind, record.ticket, record.status,
                    tickets.unseal(record.access_code_sealed), replayed=True)
 
@@ -52,14 +89,18 @@ Mail = tuple[str, str, str]  # to, subject, body
 
 
 def _save(kind: str, record, files: list[attachments.Checked], key: str | None,
-          notify: Callable[[str, str], list[Mail]]) -> Receipt:
+          fingerprint: str, notify: Callable[[str, str], list[Mail]]) -> Receipt:
     """Insert the record under a fresh random ticket (drawing again on the rare collision),
-    then its files, first timeline event, audit event and mail, and commit them together."""
+    then its files, first timeline event, audit event and mail, and commit them together.
+
+    Two requests with one key can both find it unused; the unique key lets only one insert,
+    and the other, refused, answers as if it had come second (a replay or a conflict)."""
     from portal.mail import queue_mail
 
     code = tickets.new_access_code()
     record.access_code_hash = tickets.hash_code(code)
     record.idempotency_key = key or None
+    record.idempotency_fingerprint = fingerprint if key else ""
     record.access_code_sealed = tickets.seal(code) if key else ""
     for attempt in range(3):
         record.ticket = tickets.new_ticket(kind)
@@ -69,7 +110,7 @@ def _save(kind: str, record, files: list[attachments.Checked], key: str | None,
             break
         except IntegrityError:
             db.session.rollback()
-            replay = _existing(kind, key)
+            replay = _existing(kind, key, fingerprint)
             if replay is not None:  # the same submission, committed by another request
                 return replay
             if attempt == 2:
@@ -97,8 +138,11 @@ def _staff_alerts(region: Region | None, subject: str, body: str) -> list[Mail]:
     return [(email, subject, body) for email in db.session.scalars(stmt)]
 
 
-def submit_demand(values: dict, files: list, *, key: str | None, language: str) -> Receipt:
-    replay = _existing("demand", key)
+def submit_demand(values: dict, files: list, *, key: str | None, language: str,
+                  client: str = "") -> Receipt:
+    """Raises IdempotencyConflict when ``key`` was used by a different request."""
+    signed = fingerprint("demand", client, values, files)
+    replay = _existing("demand", key, signed)
     if replay is not None:
         return replay
     now = utcnow()
@@ -123,11 +167,14 @@ def submit_demand(values: dict, files: list, *, key: str | None, language: str) 
                             name=record.contact_name, ticket=ticket, code=code)))
         return mails
 
-    return _save("demand", record, files, key, notify)
+    return _save("demand", record, files, key, signed, notify)
 
 
-def submit_complaint(values: dict, files: list, *, key: str | None, language: str) -> Receipt:
-    replay = _existing("complaint", key)
+def submit_complaint(values: dict, files: list, *, key: str | None, language: str,
+                     client: str = "") -> Receipt:
+    """Raises IdempotencyConflict when ``key`` was used by a different request."""
+    signed = fingerprint("complaint", client, values, files)
+    replay = _existing("complaint", key, signed)
     if replay is not None:
         return replay
     now = utcnow()
@@ -155,7 +202,7 @@ def submit_complaint(values: dict, files: list, *, key: str | None, language: st
                             days=deadlines.deadline_days("complaint_accept"))))
         return mails
 
-    return _save("complaint", record, files, key, notify)
+    return _save("complaint", record, files, key, signed, notify)
 
 
 def after_submission() -> None:

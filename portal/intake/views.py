@@ -1,8 +1,11 @@
 """需求对接 and 投诉: the demand and complaint forms."""
 
+import secrets
+
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
 
+from portal.audit import client_address
 from portal.extensions import limiter, limits_off
 from portal.i18n import current_lang
 
@@ -38,8 +41,18 @@ def _submit(form, kind: str, template: str):
             _("为安全起见，请重新选择要上传的文件。")]
         return render_template(template, form=form)
     submit = services.submit_demand if kind == "demand" else services.submit_complaint
-    receipt = submit(form.record_values(), files, key=form.idempotency_key.data or None,
-                     language=current_lang())
+    try:
+        receipt = submit(form.record_values(), files, key=form.idempotency_key.data or None,
+                         language=current_lang(), client=client_address())
+    except services.IdempotencyConflict:
+        # The same page sent again with other answers (back, edit, submit): nothing was
+        # saved; a fresh key lets the visitor send these answers as a new submission.
+        form.idempotency_key.data = secrets.token_urlsafe(16)
+        form.idempotency_key.errors = [_(
+            "这份表单已经提交过，这次填写的内容与上次不同，因此没有保存。"
+            "如需另行提交，请核对内容后再次点击提交。")]
+        form.attachments.errors = [_("为安全起见，请重新选择要上传的文件。")] if files else []
+        return render_template(template, form=form), 422
     services.after_submission()
     return render_template("intake/confirmation.html", receipt=receipt), 201 \
         if not receipt.replayed else 200

@@ -19,6 +19,6 @@ def index():
                            counts=services.kind_counts())
 
 
-@bp.get("/<int:item_id>")
+@bp.get("/<id:item_id>")
 def detail(item_id: int):
     return render_template("opportunities/detail.html", item=services.get_opportunity(item_id))

@@ -5,19 +5,23 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, Field, IntegerField, SelectChoice, SelectField
-from wtforms.validators import NumberRange, Optional
+from wtforms.validators import NumberRange, Optional, ValidationError
 from wtforms.widgets import TextInput
 
 from portal.fields import ReadableNumber, industry_choices, region_choices
 
-from .matcher import CHOICES, FIELD_LABELS, NUMBER_FIELDS, VALUE_LABELS, Profile
+from .matcher import CHOICES, FIELD_LABELS, MAXIMA, NUMBER_FIELDS, VALUE_LABELS, Profile, too_large
 
 # Where an enterprise can be: the pages offer districts, counties and zones, not the city.
 BLANK = SelectChoice("", _l("未填写"))
 
 
-
-
+def _at_most(name: str):
+    """Refuses a figure over ``MAXIMA`` with a message that names the limit and its unit."""
+    def check(form, field):
+        if field.data is not None and field.data > MAXIMA[name]:
+            raise ValidationError(too_large(name))
+    return check
 
 
 def _select(name: str, description, message) -> SelectField:
@@ -31,7 +35,7 @@ def _amount(name: str, field_class, description, message, **kwargs) -> Field:
     return field_class(FIELD_LABELS[name], description=description, widget=TextInput(),
                        invalid_value_message=message, **kwargs,
                        validators=[Optional(), ReadableNumber(message),
-                                   NumberRange(min=0, message=message)])
+                                   NumberRange(min=0, message=message), _at_most(name)])
 
 
 class MatchForm(FlaskForm):

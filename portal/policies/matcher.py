@@ -61,6 +61,10 @@ AMOUNTS = {
 }
 _EXAMPLES = {"investment_wan": 5000, "employees": 120, "revenue_wan": 20000,
              "years_registered": 3}
+# Beyond any real enterprise (10 万亿元, ten million staff): a larger figure is a typo or a
+# wrong unit, and answering it would only compare and print absurd numbers.
+MAXIMA = {"investment_wan": 1_000_000_000, "employees": 10_000_000,
+          "revenue_wan": 1_000_000_000, "years_registered": 1000}
 
 # slug → ancestor slugs, as a dict or a function.
 Ancestry = Mapping[str, list[str]] | Callable[[str], list[str]]
@@ -190,8 +194,16 @@ def profile_from_mapping(data) -> tuple[Profile, dict[str, str]]:
     return Profile(**values), errors
 
 
+def too_large(name: str) -> str:
+    """The message for a number over ``MAXIMA``, in the request's language."""
+    return _("%(field)s不能超过 %(max)s，请核对数字和单位",
+             field=FIELD_LABELS[name], max=_show(name, MAXIMA[name], {}))
+
+
 def _read_number(name: str, raw) -> tuple[float | int | None, str | None]:
     number = isinstance(raw, int | float) and not isinstance(raw, bool) and math.isfinite(raw)
+    if number and raw > MAXIMA[name]:
+        return None, too_large(name)
     if name in INTEGER_FIELDS:
         if not number or raw < 0 or raw != int(raw):
             return None, _("%(field)s须为不小于 0 的整数，如 %(example)s",

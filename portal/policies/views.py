@@ -25,10 +25,11 @@ def match():
 
     form = MatchForm.from_database(request.args)
     result = run_match(form.to_profile()) if request.args and form.validate() else None
-    return render_template("policies/match.html", form=form, result=result)
+    return render_template("policies/match.html", form=form, result=result), \
+        422 if form.errors else 200
 
 
-@bp.get("/<int:policy_id>")
+@bp.get("/<id:policy_id>")
 def detail(policy_id: int):
     policy = services.get_policy(policy_id)
     paragraphs = [(heading_level(p), p) for p in split_paragraphs(policy.tr("body"))]

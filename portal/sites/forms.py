@@ -15,7 +15,15 @@ from portal.fields import ReadableNumber, industry_choices, region_choices
 from portal.labels import LABELS
 from portal.models import LAND_USES, READINESS_ITEMS, SITE_KINDS
 
-from .matcher import FIELD_LABELS, NUMBER_FIELDS, Requirements
+from .matcher import (
+    FIELD_LABELS,
+    MAXIMA,
+    MIN_OUTPUT_WAN,
+    NUMBER_FIELDS,
+    Requirements,
+    too_large,
+    too_small_output,
+)
 
 # Where a site can be: the form offers districts, counties and zones, not the city.
 ANY = SelectChoice("", _l("不限"))
@@ -27,12 +35,24 @@ NUMBER_ATTRS = {"inputmode": "decimal", "autocomplete": "off", "spellcheck": "fa
 
 
 class _Positive:
+    """More than 0 (the energy ratio divides by it), and at least MIN_OUTPUT_WAN."""
+
     def __init__(self, message):
         self.message = message
 
     def __call__(self, form, field):
         if field.data is not None and field.data <= 0:
             raise ValidationError(self.message)
+        if field.data is not None and field.data < Decimal(str(MIN_OUTPUT_WAN)):
+            raise ValidationError(too_small_output())
+
+
+def _at_most(name: str):
+    """Refuses a figure over ``MAXIMA`` with a message that names the limit."""
+    def check(form, field):
+        if field.data is not None and field.data > MAXIMA[name]:
+            raise ValidationError(too_large(name))
+    return check
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -44,7 +64,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 def _amount(name: str, description, message, positive: bool = False) -> DecimalField:
     in_range = _Positive(message) if positive else NumberRange(min=0, message=message)
-    validators = [Optional(), ReadableNumber(message), in_range]
+    validators = [Optional(), ReadableNumber(message), in_range, _at_most(name)]
     return DecimalField(FIELD_LABELS[name], description=description, widget=TextInput(),
                         render_kw=NUMBER_ATTRS, places=None, invalid_value_message=message,
                         validators=validators)

@@ -104,6 +104,15 @@ _EXAMPLES = {"min_area": 50, "max_area": 150, "max_land_price_wan_per_mu": 15,
              "tax_wan": 1500, "energy_t": 3000, "output_wan": 50000,
              "kinds": '["parcel", "factory"]', "must_have": '["power", "road"]',
              "regions": '["datong-edz"]'}
+# Beyond any real site or project; a larger figure is a typo or a wrong unit (元 for 万元),
+# and answering it would only compare and print absurd numbers.
+MAXIMA = {"min_area": 100_000_000, "max_area": 100_000_000,
+          "max_land_price_wan_per_mu": 1_000_000, "max_rent_yuan_m2_month": 1_000_000,
+          "power_kva": 100_000_000, "floor_load_kn_m2": 10_000, "ceiling_height_m": 1000,
+          "investment_wan": 1_000_000_000, "floor_area_m2": 1_000_000_000,
+          "tax_wan": 1_000_000_000, "energy_t": 1_000_000_000, "output_wan": 1_000_000_000}
+# The smallest yearly output (100 元) the energy ratio divides by, which keeps it finite.
+MIN_OUTPUT_WAN = 0.01
 
 # Soft criteria in words: (met, unmet, not stated by the site), with %(have)s and %(need)s.
 MESSAGES = {
@@ -334,7 +343,7 @@ def requirements_from_mapping(data) -> tuple[Requirements, dict[str, str]]:
     values = {}
     for name in FIELD_LABELS:
         raw = data.get(name)
-        if raw is None or raw == "" or raw == []:
+        if raw is None or raw == "" or (raw == [] and name not in NUMBER_FIELDS):
             continue
         if name in NUMBER_FIELDS:
             value, error = _read_number(name, raw)
@@ -547,14 +556,29 @@ def _bound(name: str, minimum, maximum, words: _Words) -> str:
 
 # --- reading JSON -----------------------------------------------------------------------
 
+def too_large(name: str) -> str:
+    """The message for a number over ``MAXIMA``, in the request's language."""
+    return _("%(field)s不能超过 %(max)s，请核对数字和单位",
+             field=FIELD_LABELS[name], max=format_number(MAXIMA[name]))
+
+
+def too_small_output() -> str:
+    return _("%(field)s须不小于 %(min)s 万元，如 %(example)s", field=FIELD_LABELS["output_wan"],
+             min=format_number(MIN_OUTPUT_WAN), example=_EXAMPLES["output_wan"])
+
+
 def _read_number(name: str, raw) -> tuple[float | None, str | None]:
     number = isinstance(raw, int | float) and not isinstance(raw, bool) and math.isfinite(raw)
     if not number or raw < 0:
         return None, _("%(field)s须为不小于 0 的数字，如 %(example)s",
                        field=FIELD_LABELS[name], example=_EXAMPLES[name])
+    if raw > MAXIMA[name]:
+        return None, too_large(name)
     if name == "output_wan" and raw == 0:
         return None, _("%(field)s须大于 0，如 %(example)s",
                        field=FIELD_LABELS[name], example=_EXAMPLES[name])
+    if name == "output_wan" and raw < MIN_OUTPUT_WAN:
+        return None, too_small_output()
     return raw, None
 
 

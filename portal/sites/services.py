@@ -4,8 +4,10 @@ import math
 from dataclasses import dataclass, field, fields
 
 from flask import abort
+from flask_babel import gettext as _
 
 from portal.extensions import db
+from portal.i18n import format_number
 from portal.models import AVAILABILITY, LAND_USES, READINESS_ITEMS, SITE_KINDS, Region, Site
 from portal.models.sites import MU_IN_M2
 from portal.pagination import Page, paginate
@@ -16,13 +18,20 @@ CLUSTER_GRID = 12
 CLUSTER_ABOVE = 300  # more features than this in view → clusters
 
 
-def _number(value) -> float | None:
-    try:
-        number = float(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-    if number is None or number != number or number < 0 or number == float("inf"):
-        return None
+# The largest figure each number filter takes; beyond it a value is a typo or a wrong unit.
+# Areas are 亩 or m² (``area_unit``), prices 万元/亩 and 元/m²/月, the project's indicators
+# 万元/亩 and 吨标煤/万元.
+FILTER_MAXIMA = {"min_area": 100_000_000, "max_area": 100_000_000, "max_land_price": 1_000_000,
+                 "max_rent": 1_000_000, "min_power": 100_000_000, "min_floor_load": 10_000,
+                 "min_ceiling": 1000, "investment_intensity": 1_000_000_000,
+                 "tax_per_mu": 1_000_000_000, "energy": 1_000_000}
+
+
+def _number(name: str, value: str) -> float:
+    """The filter's number; ValueError when it is not one from 0 to its maximum."""
+    number = float(value.strip().replace(",", ""))  # ValueError for junk
+    if not 0 <= number <= FILTER_MAXIMA[name]:  # NaN fails both comparisons
+        raise ValueError(value)
     return number
 
 
@@ -48,6 +57,10 @@ class SiteFilters:
     investment_intensity: float | None = None  # project's 万元/亩 ≥ parcel minimum
     tax_per_mu: float | None = None  # project's 万元/亩 ≥ parcel minimum
     energy: float | None = None  # project's 吨标煤/万元 ≤ parcel maximum
+    # A number filter that is not a number in range is not applied: its message, and what
+    # was typed (kept in the field so the visitor can correct it).
+    errors: dict[str, str] = field(default_factory=dict)
+    typed: dict[str, str] = field(default_factory=dict)
 
     NUMBERS = ("min_area", "max_area", "max_land_price", "max_rent", "min_power",
                "min_floor_load", "min_ceiling", "investment_intensity", "tax_per_mu", "energy")
@@ -59,6 +72,17 @@ class SiteFilters:
             return value if value in allowed else ""
 
         readiness = args.getlist("readiness") if hasattr(args, "getlist") else []
+        numbers, errors, typed = {}, {}, {}
+        for name in cls.NUMBERS:
+            value = args.get(name) or ""
+            if not value.strip():
+                continue
+            try:
+                numbers[name] = _number(name, value)
+            except ValueError:
+                errors[name] = _("输入 0 至 %(max)s 之间的数字，或留空表示不限",
+                                 max=format_number(FILTER_MAXIMA[name]))
+                typed[name] = value[:40]
         return cls(
             kind=choice("kind", SITE_KINDS),
             region=args.get("region", "")[:80],
@@ -67,11 +91,13 @@ class SiteFilters:
             area_unit=choice("area_unit", AREA_UNITS) or "mu",
             readiness=[r for r in dict.fromkeys(readiness) if r in READINESS_ITEMS],
             standard_land=args.get("standard_land", "") in ("1", "on", "true"),
-            **{name: _number(args.get(name)) for name in cls.NUMBERS},
+            errors=errors, typed=typed, **numbers,
         )
 
     def as_args(self, **changes) -> dict:
-        values = {f.name: getattr(self, f.name) for f in fields(self)} | changes
+        """The applied filters as query arguments (for links to other pages of the list)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)
+                  if f.name not in ("errors", "typed")} | changes
         if values.get("area_unit") == "mu":
             values.pop("area_unit")
         values["standard_land"] = "1" if values.get("standard_land") else ""
