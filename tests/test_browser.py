@@ -85,15 +85,17 @@ def test_map_draws_the_demo_sites_offline_and_follows_the_filters(live_server, b
             if not r.url.startswith(live_server) and not r.url.startswith("data:") else None)
     page.goto(f"{live_server}/zh/sites/")
     map_box = page.locator(".site-map .folium-map")
-    page.wait_for_function("document.querySelector('.folium-map').dataset.features > 0")
+    # Functions, not expression strings: Playwright polls a string with eval, which the CSP
+    # forbids (no 'unsafe-eval').
+    page.wait_for_function("() => document.querySelector('.folium-map').dataset.features > 0")
     assert int(map_box.get_attribute("data-features")) == total
     assert page.locator(".leaflet-overlay-pane path").count() >= parcels  # polygons drawn
 
     page.select_option("#kind", "parcel")
     page.wait_for_function(
-        f"document.querySelector('.folium-map').dataset.features == '{parcels}'")
+        f"() => document.querySelector('.folium-map').dataset.features == '{parcels}'")
     page.wait_for_function(
-        f"document.querySelector('#list-title').textContent.includes('{parcels}')")
+        f"() => document.querySelector('#list-title').textContent.includes('{parcels}')")
     assert "kind=parcel" in page.url
     assert page.locator(".leaflet-marker-pane .leaflet-marker-icon").count() == 0  # no carriers
     ARTIFACTS.mkdir(exist_ok=True)

@@ -74,9 +74,9 @@ def test_site_detail_has_inset_nearby_contact_and_print(site_client, site_db):
         site_id, name = site.id, site.name
     html = site_client.get(f"/zh/sites/{site_id}").get_data(as_text=True)
     assert name in html
-    assert 'class="site-map inset"' in html and "L.geoJSON(" in html
+    assert 'class="site-map inset"' in html and "portalMaps.inlineSite(" in html
     assert "附近的土地与载体" in html and html.count("/zh/sites/") >= 5
     assert "首接负责人" in html
-    assert "window.print()" in html and "@media print" not in html  # print CSS in the sheet
+    assert "data-print" in html and "@media print" not in html  # print CSS in the sheet
     with site_client.get("/static/css/portal.css") as response:
         assert "@media print" in response.get_data(as_text=True)
