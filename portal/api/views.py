@@ -17,7 +17,7 @@ from portal.sites import services as site_services
 from portal.sites.services import SiteFilters
 from portal.tracking.views import GUESSES
 
-from . import serializers
+from . import schemas, serializers
 from .openapi import document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -29,6 +29,16 @@ def choose_language():
     """Translated fields follow ``?lang=`` or Accept-Language; links point at that language."""
     g.lang = normalise(request.args.get("lang")) or normalise(
         request.accept_languages.best_match(["zh", "en", "ja", "ko", "ru"])) or "zh"
+
+
+@bp.before_request
+def check_query():
+    """Query values the OpenAPI document refuses answer 400, checked against the very
+    parameter declarations the document publishes (``schemas.query_parameters``)."""
+    errors = schemas.check_query(schemas.query_parameters(request.endpoint), request.args)
+    if errors:
+        return json_error(400, _("查询参数有误，请按 fields 中的说明修改。"), fields=errors)
+    return None
 
 
 @bp.get("/openapi.json")
@@ -51,7 +61,7 @@ def policies():
     })
 
 
-@bp.get("/policies/<int:policy_id>")
+@bp.get("/policies/<id:policy_id>")
 def policy(policy_id: int):
     return jsonify(serializers.policy_full(policy_services.get_policy(policy_id)))
 
@@ -86,6 +96,8 @@ def sites_geojson():
     own requests) answers grid clusters when a view holds too many sites to draw one by
     one; ``crs=gcj02`` converts positions for tile providers that need it."""
     filters = SiteFilters.from_args(request.args)
+    if filters.errors:
+        return json_error(422, fields=filters.errors)
     bbox = _bbox(request.args.get("bbox"))
     if request.args.get("cluster") == "1" and bbox is not None:
         groups = site_services.clusters(filters, bbox)
@@ -130,7 +142,7 @@ def match_sites():
     return jsonify({"items": [serializers.site_match(m) for m in match(requirements)]})
 
 
-@bp.get("/sites/<int:site_id>")
+@bp.get("/sites/<id:site_id>")
 def site(site_id: int):
     item = db.session.get(Site, site_id) or abort(404)
     return jsonify(serializers.site_full(item))
@@ -143,6 +155,7 @@ FORM_ONLY = {"csrf_token", "website", "idempotency_key", "attachments"}
 
 def _submission(kind: str):
     """POST a demand or complaint as JSON, or as multipart form data with attachments."""
+    from portal.audit import client_address
     from portal.intake import attachments, services
     from portal.intake.forms import KEY_PATTERN, ComplaintForm, DemandForm, formdata_from_json
     from portal.intake.views import uploaded_files
@@ -173,7 +186,13 @@ def _submission(kind: str):
     if key is not None and not re.fullmatch(KEY_PATTERN, key):
         return json_error(400, _("Idempotency-Key 应为 1 至 80 个字母、数字或 _.:- 字符。"))
     submit = services.submit_demand if kind == "demand" else services.submit_complaint
-    receipt = submit(form.record_values(), checked, key=key, language=g.lang)
+    try:
+        receipt = submit(form.record_values(), checked, key=key, language=g.lang,
+                         client=client_address())
+    except services.IdempotencyConflict:
+        return json_error(422, _(
+            "这个 Idempotency-Key 已用于另一个请求（内容或来源不同），本次请求未保存。"
+            "重试时请发送与首次完全相同的内容；提交新内容请使用新的 Idempotency-Key。"))
     services.after_submission()
     body = {"ticket": receipt.ticket, "access_code": receipt.access_code,
             "status": receipt.status}
@@ -182,16 +201,31 @@ def _submission(kind: str):
     return jsonify(body), 201
 
 
+def _json_types(kind: str):
+    """A JSON body whose values have the wrong JSON type answers 422 here, against the
+    document's own schema of the form: the form reads every value as text and would take
+    ``true`` for a name or ``"yes"`` for a yes-or-no answer."""
+    from portal.intake.forms import ComplaintForm, DemandForm
+
+    payload = request.get_json(silent=True) if request.is_json else None
+    if not isinstance(payload, dict):
+        return None  # _submission answers 400 or 415
+    form_class = DemandForm if kind == "demand" else ComplaintForm
+    schema = schemas.form_schema(form_class.from_database(formdata=None, meta={"csrf": False}))
+    errors = schemas.json_type_errors(schema, payload)
+    return json_error(422, fields=errors) if errors else None
+
+
 @bp.post("/demands")
 @limiter.shared_limit(submission_limit, scope="submissions", exempt_when=limits_off)
 def create_demand():
-    return _submission("demand")
+    return _json_types("demand") or _submission("demand")
 
 
 @bp.post("/complaints")
 @limiter.shared_limit(submission_limit, scope="submissions", exempt_when=limits_off)
 def create_complaint():
-    return _submission("complaint")
+    return _json_types("complaint") or _submission("complaint")
 
 
 @bp.get("/track/<ticket>")
@@ -207,7 +241,7 @@ def track(ticket: str):
         "ticket": record.ticket,
         "kind": "demand" if record.ticket.startswith("D") else "complaint",
         "status": record.status,
-        "events": [{"at": e.at.isoformat(), "status": e.status, "note": e.note}
+        "events": [{"at": services.as_utc(e.at).isoformat(), "status": e.status, "note": e.note}
                    for e in services.public_events(record)],
         "rating": record.rating,
     })
