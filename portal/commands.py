@@ -179,7 +179,7 @@ def translate_update() -> None:
     """Extract, then merge new messages into every catalog."""
     _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-o", "translations/messages.pot", ".")
     _pybabel("update", "-i", "translations/messages.pot", "-d", "translations",
-             "--no-fuzzy-matching")
+             "--no-fuzzy-matching", "--ignore-obsolete")
 
 
 @translate_cli.command("compile")
