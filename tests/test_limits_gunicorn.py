@@ -30,12 +30,12 @@ from portal.extensions import db
 from portal.models import AuditEvent, Complaint, Demand, User
 from tests import factories
 from tests.conftest import make_app
+from tests.ports import free_port
 from tests.test_intake import COMPLAINT, demand
 from tests.test_ratelimit import REDIS, empty_redis_db
 
 pytestmark = pytest.mark.slow
 
-PORTS = range(5341, 5360)
 WORKERS = ["-w", "2", "-k", "gthread", "--threads", "4"]
 SUBMISSIONS = 6  # PORTAL_RATELIMIT for these servers: 6/minute
 WRONG = "电子邮箱或密码不正确"
@@ -82,17 +82,6 @@ class Server:
         return pids
 
 
-def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    pytest.skip("ports 5341-5359 are all in use")
-
-
 def _redis_url() -> str:
     try:
         with socket.create_connection(REDIS, timeout=0.5):
@@ -108,7 +97,7 @@ def server(request, databases, tmp_path_factory):
     redis_url = _redis_url() if request.param == "redis" else ""
     url = databases.new(f"limits_{request.param}")
     app = make_app(url, tmp)
-    port = _free_port()
+    port = free_port()
     access_log, log_path = tmp / "access.log", tmp / "gunicorn.log"
     env = portal_env({"PORTAL_DATABASE_URL": url, "PORTAL_SEARCH_DIR": str(tmp / "search"),
                       "PORTAL_SECRET_KEY": "limits-test", "PORTAL_REDIS_URL": redis_url,

@@ -2,7 +2,6 @@
 SMTP conversation (aiosmtpd on 127.0.0.1), kept and retried while the server is down."""
 
 import logging
-import socket
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 
@@ -16,6 +15,7 @@ from portal.extensions import db
 from portal.mail import drain_mail, drain_mail_quietly, queue_mail
 from portal.models import OutboxJob, User, utcnow
 from tests import factories
+from tests.ports import free_port
 
 SENDER = "永不落幕的招商专区 <noreply@zhaoshang.example.cn>"
 
@@ -65,12 +65,6 @@ class MailServer:
             self.controller = None
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _use(app, monkeypatch, server: MailServer, **config):
     settings = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": server.port, "MAIL_USE_TLS": False,
                 "MAIL_USERNAME": "", "MAIL_PASSWORD": "", "MAIL_SENDER": SENDER, **config}
@@ -81,7 +75,7 @@ def _use(app, monkeypatch, server: MailServer, **config):
 @pytest.fixture
 def smtp(app, monkeypatch):
     """A running SMTP server the app is configured to send through."""
-    server = MailServer(_free_port())
+    server = MailServer(free_port())
     _use(app, monkeypatch, server)
     server.start()
     yield server
@@ -155,7 +149,7 @@ def test_a_rolled_back_transaction_queues_nothing(ctx, smtp):
 
 
 def test_a_server_that_is_down_delays_the_mail_and_nothing_else(app, ctx, monkeypatch):
-    server = MailServer(_free_port())  # not started: nothing listens on the port
+    server = MailServer(free_port())  # not started: nothing listens on the port
     _use(app, monkeypatch, server)
     staff_id = factories.staff().id
     queue_mail("investor@example.com", "投资需求已收到", "正文")
@@ -185,7 +179,7 @@ def test_a_server_that_is_down_delays_the_mail_and_nothing_else(app, ctx, monkey
 
 
 def test_retries_back_off(app, ctx, monkeypatch):
-    server = MailServer(_free_port())
+    server = MailServer(free_port())
     _use(app, monkeypatch, server)
     queue_mail("investor@example.com", "主题", "正文")
     db.session.commit()
@@ -308,7 +302,7 @@ def auth_smtp(app, monkeypatch):
         ok = (auth_data.login, auth_data.password) == (b"portal", b"s3cret")
         return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535
 
-    server = MailServer(_free_port(), authenticator=authenticate, auth_require_tls=False)
+    server = MailServer(free_port(), authenticator=authenticate, auth_require_tls=False)
     _use(app, monkeypatch, server, MAIL_USERNAME="portal", MAIL_PASSWORD="wrong")
     server.start()
     yield server

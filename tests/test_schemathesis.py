@@ -21,7 +21,6 @@ The figures (operations, requests, server errors, mismatches) are printed; run w
 """
 
 import os
-import socket
 import subprocess
 import time
 from collections import Counter
@@ -30,27 +29,16 @@ import pytest
 
 from bench.common import GUNICORN, ROOT, portal_env, stop_server, wait_healthy
 from portal.extensions import db
+from tests.ports import free_port
 
 from .conftest import make_app
 
-PORTS = range(5301, 5320)
 MAX_EXAMPLES = int(os.environ.get("PORTAL_SCHEMATHESIS_EXAMPLES", "100"))
 STATEFUL_EXAMPLES = 25
 MISMATCH_CHECKS = ("status_code_conformance", "content_type_conformance",
                    "response_schema_conformance", "response_headers_conformance",
                    "negative_data_rejection")
 CHECKS = ("not_a_server_error", *MISMATCH_CHECKS)
-
-
-def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 5301-5319")
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +56,7 @@ def server(databases, tmp_path_factory):
         reindex()
         db.session.remove()
         db.engine.dispose()
-    port, access_log, log_path = _free_port(), tmp / "access.log", tmp / "gunicorn.log"
+    port, access_log, log_path = free_port(), tmp / "access.log", tmp / "gunicorn.log"
     env = portal_env({"PORTAL_DATABASE_URL": url, "PORTAL_SEARCH_DIR": str(tmp / "search"),
                       "PORTAL_SECRET_KEY": "schemathesis", "PORTAL_RATELIMIT": "off"})
     command = [str(GUNICORN), "-w", "2", "-k", "gthread", "--threads", "4",
