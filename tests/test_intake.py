@@ -404,9 +404,10 @@ def test_staff_transfer_keeps_the_clock_and_records_the_reason(client, app):
 
 
 def test_submission_mails_ticket_and_code_over_smtp(client, app, monkeypatch):
-    from tests.test_mail import MailServer, _free_port, _use
+    from tests.ports import free_port
+    from tests.test_mail import MailServer, _use
 
-    server = MailServer(_free_port())
+    server = MailServer(free_port())
     _use(app, monkeypatch, server)
     server.start()
     try:
@@ -424,9 +425,10 @@ def test_mail_server_down_keeps_the_submission_and_retries(client, app, runner, 
     from datetime import timedelta
 
     from portal.models import utcnow
-    from tests.test_mail import MailServer, _free_port, _use
+    from tests.ports import free_port
+    from tests.test_mail import MailServer, _use
 
-    server = MailServer(_free_port())  # not started: nothing listens
+    server = MailServer(free_port())  # not started: nothing listens
     _use(app, monkeypatch, server)
     ticket, code = _submit(client)  # acknowledged all the same
     with app.app_context():

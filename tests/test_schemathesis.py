@@ -138,13 +138,7 @@ def _served(access_log) -> tuple[int, Counter]:
     return sum(statuses.values()), statuses
 
 
-def test_schemathesis_finds_no_server_error_and_no_mismatch(server):
-    url, access_log = server
-    result = _run(url)
-    requests, statuses = _served(access_log)
-    server_errors = sum(n for status, n in statuses.items() if status.startswith("5"))
-    by_check = Counter(name for name, _op, _title in result["failures"])
-    mismatches = sum(by_check[name] for name in MISMATCH_CHECKS)
+def _report(result, requests, statuses, server_errors, mismatches) -> None:
     print(f"\nschemathesis: {len(result['operations'])} operations "
           f"({len(result['tested'])} tested), {requests} requests answered, "
           f"{server_errors} server errors, {mismatches} schema mismatches; "
@@ -152,6 +146,17 @@ def test_schemathesis_finds_no_server_error_and_no_mismatch(server):
           f"phases {result['phases']}; errored {result['errored']}")
     for (name, operation, title), sample in sorted(result["failures"].items()):
         print(f"- {name} {operation}: {title}\n{sample}\n")
+
+
+def test_schemathesis_finds_no_server_error_and_no_mismatch(server, capsys):
+    url, access_log = server
+    result = _run(url)
+    requests, statuses = _served(access_log)
+    server_errors = sum(n for status, n in statuses.items() if status.startswith("5"))
+    by_check = Counter(name for name, _op, _title in result["failures"])
+    mismatches = sum(by_check[name] for name in MISMATCH_CHECKS)
+    with capsys.disabled():  # the figures belong in every run's log, not only with -s
+        _report(result, requests, statuses, server_errors, mismatches)
     assert not result["fatal"], result["fatal"]
     # Every documented operation but the document itself, which schemathesis leaves out.
     assert result["operations"] == result["documented"] - {"GET /openapi.json"}
