@@ -1,6 +1,14 @@
 """The domain model. Import models from here."""
 
 from .base import TranslatableMixin, utcnow
+from .cases import (
+    PROJECT_STAGES,
+    TRANSFER_STATUSES,
+    Project,
+    ResponseTemplate,
+    RoutingRule,
+    Transfer,
+)
 from .industries import CHAIN_STAGES, ChainLeader, ChainNode, Industry, Track
 from .intake import (
     COMPLAINT_CATEGORIES,
@@ -26,7 +34,8 @@ __all__ = [
     "OPPORTUNITY_KINDS", "OPPORTUNITY_STATUSES", "POLICY_LEVELS", "POLICY_STATUSES",
     "READINESS_ITEMS", "REGION_KINDS", "ROLES", "SERVICE_CATEGORIES", "SITE_KINDS",
     "Attachment", "AuditEvent", "BatchFigure", "ChainLeader", "ChainNode", "Complaint", "Demand",
-    "Department", "RateLimitCounter",
+    "Department", "RateLimitCounter", "PROJECT_STAGES", "TRANSFER_STATUSES", "Project",
+    "ResponseTemplate", "RoutingRule", "Transfer",
     "Industry", "Opportunity", "OutboxJob", "Policy", "Region", "ServiceLink", "Site",
     "TicketEvent", "Topic", "Track", "TranslatableMixin", "User", "utcnow",
 ]

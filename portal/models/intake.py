@@ -91,6 +91,14 @@ class _Submission:
     rating: Mapped[int | None] = mapped_column(Integer)
     rating_comment: Mapped[str] = mapped_column(Text, default="")
     rated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Working days added to the deadline with a reason (extension_reason).
+    extension_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Milestones for the service-performance figures.
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_contact_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # An earlier ticket from the same company, phone or e-mail with similar text (30 days).
+    repeat_of: Mapped[str] = mapped_column(String(32), default="", server_default="")
 
 
 class Demand(_Submission, db.Model):
@@ -129,6 +137,7 @@ class Demand(_Submission, db.Model):
     region = relationship("Region", foreign_keys=[region_id])
     first_region = relationship("Region", foreign_keys=[first_region_id])
     assignee = relationship("User")
+    project: Mapped["Project | None"] = relationship(back_populates="demand")
     site = relationship("Site")
     opportunity = relationship("Opportunity")
     events: Mapped[list["TicketEvent"]] = relationship(
@@ -162,10 +171,13 @@ class Complaint(_Submission, db.Model):
     accept_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The department the complaint is addressed to (交办): its staff see it, and only it.
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
+    # 首接: the region that first registered the complaint.
+    first_region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))
 
     department = relationship("Department")
     respondent_region = relationship("Region", foreign_keys=[respondent_region_id])
     region = relationship("Region", foreign_keys=[region_id])
+    first_region = relationship("Region", foreign_keys=[first_region_id])
     assignee = relationship("User")
     events: Mapped[list["TicketEvent"]] = relationship(
         back_populates="complaint", order_by="TicketEvent.at"
@@ -191,6 +203,9 @@ class TicketEvent(db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
     public: Mapped[bool] = mapped_column(Boolean, default=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # status: a status change; note: internal; reply: public answer; transfer, referral,
+    # system: what the portal did.
+    kind: Mapped[str] = mapped_column(String(16), default="status", server_default="status")
 
     demand: Mapped[Demand | None] = relationship(back_populates="events")
     complaint: Mapped[Complaint | None] = relationship(back_populates="events")
@@ -214,6 +229,8 @@ class Attachment(db.Model):
     sha256: Mapped[str] = mapped_column(String(64))
     # A random key for the staff download URL; the bytes live in the database so that every
     # app node behind a load balancer can serve them.
+    # A file staff attached to a public reply (None: sent by the submitter).
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_event.id"), index=True)
     storage_key: Mapped[str] = mapped_column(String(255), unique=True)
     data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
