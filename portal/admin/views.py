@@ -163,7 +163,10 @@ def ticket(kind: str, ticket: str):
     reveal = identity and request.args.get("contacts") == "1"
     audit.record("reveal_contacts" if reveal else "view_ticket", kind, record.ticket)
     db.session.commit()
+    from . import ticket_page
+
     return render_template("admin/ticket.html", record=record, kind=kind,
+                           **ticket_page.context(record, current_user),
                            status_form=status_form, transfer_form=transfer_form,
                            refer_form=refer_form, may_route=_may_route(record),
                            identity=identity, reveal=reveal,

@@ -1,0 +1,1 @@
+"""Panels of the staff ticket page (see portal.admin.ticket_page)."""
