@@ -19,6 +19,13 @@ BLUEPRINTS = (
     "portal.admin.views",
     "portal.admin.audit",
     "portal.admin.users",
+    "portal.admin.transfers",
+    "portal.admin.routing",
+    "portal.admin.owners",
+    "portal.admin.deadlines",
+    "portal.admin.replies",
+    "portal.admin.projects",
+    "portal.admin.stats",
     "portal.api.views",
     "portal.meta.views",
 )

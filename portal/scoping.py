@@ -2,14 +2,16 @@
 
 Every staff query, count, export, search and download of tickets goes through ``scoped``:
 admins and the city bureau see everything; county, district and zone staff their region and
-the zones within it; department staff the complaints addressed to their department and
-nothing else. Outside one's scope a record does not exist (404), as in FixMyStreet's
-body-permission checks: it is never a filtered-out row that still counts.
+the zones within it, and a ticket proposed to them for transfer (流转) until it is settled;
+department staff the complaints addressed to their department and nothing else. Outside
+one's scope a record does not exist (404), as in FixMyStreet's body-permission checks: it is
+never a filtered-out row that still counts.
 """
 
-from sqlalchemy import false
+from sqlalchemy import false, or_
 
-from portal.models import Complaint, User
+from portal.extensions import db
+from portal.models import Complaint, Demand, Transfer, User
 
 
 def scoped(user: User, model, stmt):
@@ -21,7 +23,12 @@ def scoped(user: User, model, stmt):
     if user.role == "region" and user.region is not None:
         from portal.sites.services import region_ids
 
-        return stmt.where(model.region_id.in_(region_ids(user.region.slug)))
+        ids = region_ids(user.region.slug)
+        # A ticket proposed to the region (流转待接收) opens for it until it is answered.
+        column = Transfer.demand_id if model is Demand else Transfer.complaint_id
+        incoming = db.select(column).where(column.is_not(None), Transfer.to_region_id.in_(ids),
+                                           Transfer.status.in_(("proposed", "contested")))
+        return stmt.where(or_(model.region_id.in_(ids), model.id.in_(incoming)))
     if user.role == "department" and user.department_id is not None and model is Complaint:
         return stmt.where(model.department_id == user.department_id)
     return stmt.where(false())

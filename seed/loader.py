@@ -27,6 +27,7 @@ from portal.models import (
     Opportunity,
     Policy,
     Region,
+    RoutingRule,
     ServiceLink,
     Site,
     Topic,
@@ -242,6 +243,16 @@ def _check_references(pack: Pack) -> None:
     for i, dep in enumerate(d["departments.yaml"]):
         need("departments.yaml", f"{dep['slug']} (#{i + 1})", "region", dep.get("region"),
              region_slugs)
+    departments = {dep["slug"] for dep in d["departments.yaml"]}
+    seen_rules = set()
+    for i, rule in enumerate(d["routing.yaml"]):
+        label = f"#{i + 1}"
+        need("routing.yaml", label, "region", rule.get("region"), region_slugs)
+        need("routing.yaml", label, "department", rule.get("department"), departments)
+        match = (rule.get("category", ""), rule.get("keyword", "").strip())
+        if match in seen_rules:
+            raise PackError(str(root / "routing.yaml"), label, "keyword", _("重复的规则"))
+        seen_rules.add(match)
     for i, b in enumerate(d["batch_figures.yaml"]):
         need("batch_figures.yaml", f"{b['key']} (#{i + 1})", "region", b.get("region"),
              region_slugs)
@@ -288,7 +299,7 @@ def load_pack(name_or_path: str) -> dict[str, int]:
 
 def counts() -> dict[str, int]:
     models = (Region, Track, Industry, ChainNode, ChainLeader, Topic, Policy, Site, Opportunity,
-              BatchFigure, ServiceLink, Department)
+              BatchFigure, ServiceLink, Department, RoutingRule)
     return {m.__tablename__: db.session.query(m).count() for m in models}
 
 
@@ -373,6 +384,24 @@ def _write(pack: Pack) -> None:
             "name": dep["name"], "region": regions.get(dep.get("region")), "sort_order": i,
             "translations": dep.get("translations", {}),
         })
+    db.session.flush()
+    _write_routing(d["routing.yaml"], regions)
+
+
+def _write_routing(records: list[dict], regions: dict[str, Region]) -> None:
+    """Rules are matched on (category, keyword) and updated in place; rules an admin added
+    stay, and so does the order an admin set (a new rule from the pack goes last)."""
+    departments = {dep.slug: dep for dep in db.session.scalars(db.select(Department))}
+    last = db.session.scalar(db.select(db.func.max(RoutingRule.sort_order)))
+    for rule in records:
+        match = {"category": rule.get("category", ""), "keyword": rule.get("keyword", "").strip()}
+        row = db.session.scalars(db.select(RoutingRule).filter_by(**match)).first()
+        if row is None:
+            last = (last if last is not None else -10) + 10
+            row = RoutingRule(**match, sort_order=last)
+            db.session.add(row)
+        row.region = regions.get(rule.get("region"))
+        row.department = departments.get(rule.get("department"))
     db.session.flush()
 
 

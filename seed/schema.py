@@ -339,6 +339,21 @@ DEPARTMENTS = _records({
     "additionalProperties": False,
 })
 
+# The routing table for complaints (portal.cases.routing): the first rule whose category
+# (left out: any) and keyword (left out: any) match names a department, a region or both.
+ROUTING = _records({
+    "type": "object",
+    "properties": {
+        "category": {"enum": ["", "policy", "approval", "enforcement", "arrears", "factors",
+                              "environment", "other"]},
+        "keyword": {"type": "string", "maxLength": 80},
+        "region": _SLUG,
+        "department": _SLUG,
+    },
+    "anyOf": [{"required": ["region"]}, {"required": ["department"]}],
+    "additionalProperties": False,
+})
+
 # File name → schema, in load order (later files refer to earlier ones by slug).
 FILES = {
     "pack.yaml": PACK,
@@ -353,4 +368,5 @@ FILES = {
     "batch_figures.yaml": BATCH_FIGURES,
     "services.yaml": SERVICES,
     "departments.yaml": DEPARTMENTS,
+    "routing.yaml": ROUTING,
 }

@@ -307,6 +307,7 @@ def test_staff_pages_under_the_csp(live_server, context, site_app, staff,  # noq
         db.session.remove()
     assert key, "the complaint's attachment was not stored"
     values = {"tickets": tickets, "key": key, "user_id": staff["id"]}
+    values["template_id"] = _response_template(site_app)  # /admin/templates/<id>
 
     visitor = Visitor(context, live_server)
     visitor.visit("/admin/", ready=None)  # signed out: the login page
@@ -345,3 +346,16 @@ def test_staff_pages_under_the_csp(live_server, context, site_app, staff,  # noq
     visitor.page.evaluate(SETTLED)
     assert not visitor.problems, "\n".join(visitor.problems)
     visitor.page.close()
+
+
+def _response_template(app) -> int:
+    """A response template, for its edit page and the picker on the ticket pages."""
+    from portal.models import ResponseTemplate
+
+    with app.app_context():
+        row = ResponseTemplate(kind="complaint", title="受理告知", body="您的投诉已收悉。")
+        db.session.add(row)
+        db.session.commit()
+        template_id = row.id
+        db.session.remove()
+    return template_id

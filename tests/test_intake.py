@@ -391,14 +391,16 @@ def test_staff_transfer_keeps_the_clock_and_records_the_reason(client, app):
         assert record.region.slug == "pingcheng" and record.first_region.slug == "pingcheng"
         due, ticket = record.due_at, record.ticket
     client.post("/admin/login", data={"email": "bureau@example.gov.cn", "password": "pw-123456"})
-    client.post(f"/admin/tickets/demand/{ticket}",
+    client.post(f"/admin/tickets/demand/{ticket}/transfer",
                 data={"transfer-region": "yungang", "transfer-reason": "平城区无合适用地"})
-    with app.app_context():
+    with app.app_context():  # proposed: the holder keeps it until yungang accepts
         record = db.session.scalars(db.select(Demand)).one()
-        assert record.region.slug == "yungang" and record.due_at == due
+        assert record.region.slug == "pingcheng" and record.due_at == due
         assert "平城区无合适用地" in record.events[-1].note and not record.events[-1].public
-    client.post(f"/admin/tickets/demand/{ticket}",
-                data={"status-status": "accepted", "status-note": "已受理", "status-public": "y"})
+        assert record.events[-1].kind == "transfer"
+    client.post(f"/admin/tickets/demand/{ticket}/reply",
+                data={"reply-status": "accepted", "reply-text": "已受理",
+                      "reply-visibility": "public"})
     with app.app_context():
         assert db.session.scalars(db.select(Demand)).one().status == "accepted"
 
@@ -524,12 +526,12 @@ def test_a_deadline_in_an_unpublished_year_is_shown_as_provisional(client, app):
     with app.app_context():
         factories.staff(email="bureau@example.gov.cn", password="pw-123456", role="bureau")
         record = db.session.scalars(db.select(Complaint)).one()
-        record.materials_complete_at = datetime(2026, 12, 1, 2, tzinfo=UTC)
-        record.due_at = datetime(2027, 2, 26, 15, 59, 59, tzinfo=UTC)  # 60 working days on
+        # The 7-working-day acceptance deadline, counted from complete materials.
+        record.materials_complete_at = datetime(2026, 12, 24, 2, tzinfo=UTC)  # into 2027
         assert services.provisional_deadline(record)
-        record.due_at = datetime(2026, 12, 20, 15, 59, 59, tzinfo=UTC)
+        record.materials_complete_at = datetime(2026, 12, 1, 2, tzinfo=UTC)
         assert not services.provisional_deadline(record)
-        record.due_at = datetime(2027, 2, 26, 15, 59, 59, tzinfo=UTC)
+        record.materials_complete_at = datetime(2026, 12, 24, 2, tzinfo=UTC)
         ticket = record.ticket
         db.session.commit()
     client.post("/admin/login", data={"email": "bureau@example.gov.cn", "password": "pw-123456"})

@@ -6,7 +6,7 @@ import io
 import pytest
 
 from portal.extensions import db
-from portal.models import AuditEvent, Complaint, Demand, Department
+from portal.models import AuditEvent, Complaint, Demand, Department, Transfer
 from tests import factories
 from tests.test_intake import COMPLAINT, demand
 
@@ -127,11 +127,14 @@ def test_the_department_sees_no_withheld_identity_and_cannot_reroute(app, world)
     ticket = world["complaint-pingcheng"]
     page = browser.get(f"/admin/tickets/complaint/{ticket}").get_data(as_text=True)
     assert "流转至" not in page and "交办部门" not in page
-    browser.post(f"/admin/tickets/complaint/{ticket}", data={
-        "transfer-region": "yungang", "transfer-reason": "不归我们管"})
+    assert browser.post(f"/admin/tickets/complaint/{ticket}/transfer", data={
+        "transfer-region": "yungang", "transfer-reason": "不归我们管"}).status_code == 302
+    assert browser.post(f"/admin/tickets/complaint/{ticket}/refer", data={
+        "refer-department": "scjg"}).status_code == 302
     with app.app_context():
-        assert db.session.scalars(db.select(Complaint).filter_by(ticket=ticket)).one(
-        ).region.slug == "pingcheng"
+        record = db.session.scalars(db.select(Complaint).filter_by(ticket=ticket)).one()
+        assert record.region.slug == "pingcheng" and record.department.slug == "zrzy"
+        assert not db.session.scalars(db.select(Transfer)).all()
 
 
 def test_the_bureau_refers_a_complaint_to_a_department(app, world):
@@ -139,7 +142,7 @@ def test_the_bureau_refers_a_complaint_to_a_department(app, world):
     dept = _as(app, "dept@example.gov.cn")
     assert dept.get(f"/admin/tickets/complaint/{ticket}").status_code == 404
     bureau = _as(app, "bureau@example.gov.cn")
-    response = bureau.post(f"/admin/tickets/complaint/{ticket}", data={
+    response = bureau.post(f"/admin/tickets/complaint/{ticket}/refer", data={
         "refer-department": "zrzy", "refer-note": "涉及用地手续"})
     assert response.status_code == 302
     assert dept.get(f"/admin/tickets/complaint/{ticket}").status_code == 200
@@ -153,11 +156,11 @@ def test_the_bureau_refers_a_complaint_to_a_department(app, world):
 def test_status_and_region_cannot_be_set_by_adding_fields(app, world):
     browser = _as(app, "pc@example.gov.cn")
     ticket = world["demand-pingcheng"]
-    browser.post(f"/admin/tickets/demand/{ticket}", data={
-        "status-status": "producing", "status-note": "", "region": "yungang",
-        "region_id": "2", "status": "producing"})
-    browser.post(f"/admin/tickets/demand/{ticket}", data={
-        "status-status": "accepted", "status-note": "已受理", "status-public": "y",
+    browser.post(f"/admin/tickets/demand/{ticket}/reply", data={
+        "reply-status": "producing", "reply-text": "", "reply-visibility": "public",
+        "region": "yungang", "region_id": "2", "status": "producing"})
+    browser.post(f"/admin/tickets/demand/{ticket}/reply", data={
+        "reply-status": "accepted", "reply-text": "已受理", "reply-visibility": "public",
         "region": "yungang", "assignee_id": "1", "department_id": "1"})
     with app.app_context():
         record = db.session.scalars(db.select(Demand).filter_by(ticket=ticket)).one()

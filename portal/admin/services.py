@@ -1,8 +1,11 @@
 """The back office's queries: the dashboard, queues, tickets, transfers and exports, each
 narrowed by ``portal.scoping.scoped``."""
 
+from dataclasses import asdict, dataclass
+
 from flask import abort
-from flask_babel import gettext as _
+from sqlalchemy import and_, not_, or_
+from sqlalchemy.orm import selectinload
 
 from portal import audit
 from portal.extensions import db
@@ -10,14 +13,13 @@ from portal.models import (
     Attachment,
     Complaint,
     Demand,
-    Department,
     Opportunity,
     Policy,
-    Region,
     Site,
-    TicketEvent,
     User,
+    utcnow,
 )
+from portal.pagination import PER_PAGE, Page, paginate
 from portal.scoping import scoped
 
 
@@ -45,11 +47,19 @@ def dashboard(user: User) -> dict:
     return {
         "demands_open": open_tickets(Demand),
         "complaints_open": open_tickets(Complaint),
+        "queues": {kind: queue_figures(user, kind) for kind in KINDS},
         "policies": count(Policy),
         "sites": count(Site),
         "opportunities": count(Opportunity, status="open"),
         "area_mismatches": area_mismatches() if user.role in ("admin", "bureau") else [],
+        "performance": _performance(user),
     }
+
+
+def _performance(user: User) -> dict:
+    from portal.cases import stats
+
+    return stats.dashboard(user)
 
 
 # --- tickets --------------------------------------------------------------------------
@@ -57,16 +67,136 @@ def dashboard(user: User) -> dict:
 KINDS = {"demand": Demand, "complaint": Complaint}
 
 
-def queue(user: User, kind: str, status: str = "", overdue_only: bool = False) -> list:
-    from portal.intake.services import overdue
+OPEN = "open"  # a status filter: every status but closed
+DEADLINE_FILTERS = ("overdue", "due_soon")
+# Rows an export, a deadline filter or a deadline count reads at most.
+QUEUE_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What a queue is narrowed to, each value already checked (``portal.admin.queues``)."""
+
+    q: str = ""  # ticket, company, credit code or text
+    owner: str = ""  # "me", "none" or a user id
+    region: str = ""  # a region's slug: the region and the zones within it
+    status: str = ""  # a status, or OPEN
+    category: str = ""  # complaints only
+    deadline: str = ""  # one of DEADLINE_FILTERS
+
+    def args(self) -> dict[str, str]:
+        """The filters in use, as query-string arguments (links, the export, the log)."""
+        return {name: value for name, value in asdict(self).items() if value}
+
+
+def _search(user: User, model, text: str):
+    """The rows whose ticket, company, credit code or text contains ``text``. A company or
+    credit code does not match where the complainant's identity is hidden from ``user``:
+    the hit would name them."""
+    from portal.cases.confidential import identity_hidden
+    from portal.database import like_pattern
+    from portal.intake.tickets import normalise_ticket
+
+    pattern = like_pattern(text)
+
+    def like(column):
+        return column.ilike(pattern, escape="\\")
+
+    identity = [like(model.company_name)]
+    if model is Demand:
+        identity.append(like(model.credit_code))
+        texts = [like(model.message)]
+    else:
+        texts = [like(model.facts), like(model.respondent_name)]
+    return or_(model.ticket == normalise_ticket(text), like(model.ticket), *texts,
+               and_(or_(*identity), not_(identity_hidden(user, model))))
+
+
+def _selected(user: User, kind: str, filters: QueueFilters):
+    """The scoped select of the queue's rows, every filter but the deadline flags applied
+    in SQL (those narrow it to tickets whose clock runs; ``state`` decides the rest)."""
+    from portal.cases import deadlines
 
     model = KINDS[kind]
     stmt = scoped(user, model, db.select(model))
-    if status:
-        stmt = stmt.filter_by(status=status)
-    rows = db.session.scalars(stmt.order_by(model.due_at.asc().nulls_last(),
-                                            model.submitted_at.desc()).limit(500)).all()
-    return [r for r in rows if overdue(r)] if overdue_only else rows
+    if filters.q:
+        stmt = stmt.where(_search(user, model, filters.q))
+    if filters.owner == "me":
+        stmt = stmt.where(model.assignee_id == user.id)
+    elif filters.owner == "none":
+        stmt = stmt.where(model.assignee_id.is_(None))
+    elif filters.owner.isdigit():
+        stmt = stmt.where(model.assignee_id == int(filters.owner))
+    if filters.region:
+        from portal.sites.services import region_ids
+
+        stmt = stmt.where(model.region_id.in_(region_ids(filters.region) or [-1]))
+    if filters.status == OPEN:
+        stmt = stmt.where(model.status != "closed")
+    elif filters.status:
+        stmt = stmt.where(model.status == filters.status)
+    if filters.category and model is Complaint:
+        stmt = stmt.where(model.category == filters.category)
+    if filters.deadline:
+        stmt = stmt.where(model.status.in_(sorted(deadlines.running_statuses(model))),
+                          model.paused_since.is_(None))
+    return stmt.options(selectinload(model.region), selectinload(model.assignee)).order_by(
+        deadlines.due_column(model).asc().nulls_last(), model.submitted_at.desc(),
+        model.id.desc())
+
+
+def queue(user: User, kind: str, filters: QueueFilters | None = None, page: int = 1,
+          per_page: int = PER_PAGE) -> Page:
+    """One page of the queue. Without a deadline filter the database pages it; with one,
+    ``portal.cases.deadlines.state`` judges every ticket whose clock runs (the same
+    function the ticket page, the counts and the export use)."""
+    filters = filters or QueueFilters()
+    stmt = _selected(user, kind, filters)
+    if not filters.deadline:
+        return paginate(stmt, page, per_page)
+    rows = _deadline_rows(stmt, filters.deadline)
+    start = (page - 1) * per_page
+    return Page(rows[start:start + per_page], page, per_page, len(rows))
+
+
+def queue_rows(user: User, kind: str, filters: QueueFilters | None = None) -> list:
+    """Every row of the queue (at most QUEUE_LIMIT), in queue order: for the export."""
+    filters = filters or QueueFilters()
+    stmt = _selected(user, kind, filters)
+    if filters.deadline:
+        return _deadline_rows(stmt, filters.deadline)
+    return list(db.session.scalars(stmt.limit(QUEUE_LIMIT)))
+
+
+def _deadline_rows(stmt, flag: str) -> list:
+    from portal.cases import deadlines
+
+    now = utcnow()
+    judged = [(r, deadlines.state(r, now)) for r in db.session.scalars(stmt.limit(QUEUE_LIMIT))]
+    hits = [(r, s) for r, s in judged if deadlines.matches(s, flag)]
+    hits.sort(key=lambda pair: (pair[1].due_at is None, pair[1].due_at or now))
+    return [r for r, _state in hits]
+
+
+def queue_figures(user: User, kind: str) -> dict:
+    """The dashboard's tiles for one kind: open, overdue, due soon, mine, unassigned, each
+    with the queue filters its link opens (the same filters give the same count)."""
+    def count(filters: QueueFilters) -> int:
+        if filters.deadline:
+            return len(_deadline_rows(_selected(user, kind, filters), filters.deadline))
+        stmt = _selected(user, kind, filters).order_by(None).options()
+        return db.session.scalar(db.select(db.func.count()).select_from(stmt.subquery()))
+
+    tiles = {
+        "open": QueueFilters(status=OPEN),
+        "overdue": QueueFilters(deadline="overdue"),
+        "due_soon": QueueFilters(deadline="due_soon"),
+        "unassigned": QueueFilters(owner="none", status=OPEN),
+    }
+    if user.role in ("bureau", "region"):  # the roles that own tickets
+        tiles["mine"] = QueueFilters(owner="me", status=OPEN)
+    return {name: {"count": count(filters), "args": filters.args()}
+            for name, filters in tiles.items()}
 
 
 def get_ticket(user: User, ticket: str):
@@ -79,22 +209,10 @@ def get_ticket(user: User, ticket: str):
 
 
 def shows_identity(user: User, record) -> bool:
-    """A complainant who asked for it is hidden from the department complained about."""
-    return not (isinstance(record, Complaint) and record.withhold_identity
-                and user.role == "department")
+    """A complainant who asked for it is hidden from the body complained about."""
+    from portal.cases.confidential import IDENTITY, hidden_parts
 
-
-def transfer(user: User, record, region: Region, reason: str) -> None:
-    """流转: another county or zone takes the ticket; the first one stays on record and the
-    deadline clock runs on."""
-    previous = record.region.tr("name") if record.region else "—"
-    record.region = region
-    record.assignee = None
-    note = _("流转：%(old)s → %(new)s；理由：%(reason)s", old=previous,
-             new=region.tr("name"), reason=reason)
-    record.events.append(TicketEvent(status=record.status, public=False, actor=user, note=note))
-    audit.record("transfer", type(record).__tablename__, record.ticket,
-                 {"to": region.slug, "reason": reason}, actor=user)
+    return IDENTITY not in hidden_parts(user, record)
 
 
 def assign(user: User, record, assignee: User) -> None:
@@ -103,45 +221,42 @@ def assign(user: User, record, assignee: User) -> None:
                  actor=user)
 
 
-def refer(user: User, record: Complaint, department: Department, note: str) -> None:
-    """交办: the complaint goes to the department that answers it; its staff see it from now
-    on, and the referral stays in the internal timeline."""
-    previous = record.department
-    record.department = department
-    text = _("交办：%(department)s；%(note)s", department=department.tr("name"), note=note) \
-        if note else _("交办：%(department)s", department=department.tr("name"))
-    record.events.append(TicketEvent(status=record.status, public=False, actor=user, note=text))
-    audit.record("refer", "complaint", record.ticket,
-                 {"to": department.slug, "from": previous.slug if previous else None,
-                  "note": note}, actor=user)
-
-
 def attachment_for(user: User, key: str) -> tuple[Attachment, str, str]:
-    """The attachment with the kind and ticket it belongs to, or 404 outside the scope."""
+    """The attachment with the kind and ticket it belongs to, or 404 outside the scope and
+    for a complainant's file hidden from the body complained about."""
+    from portal.cases.confidential import ATTACHMENTS, hidden_parts
+
     attachment = db.session.scalars(db.select(Attachment).filter_by(storage_key=key)).first()
     if attachment is None:
         abort(404)
     model, owner_id = (Demand, attachment.demand_id) if attachment.demand_id else \
         (Complaint, attachment.complaint_id)
-    ticket = db.session.scalar(scoped(user, model, db.select(model.ticket)).where(
+    record = db.session.scalar(scoped(user, model, db.select(model)).where(
         model.id == owner_id))
-    if ticket is None:  # outside the user's scope: as if it did not exist
+    if record is None:  # outside the user's scope: as if it did not exist
         abort(404)
-    return attachment, model.__tablename__, ticket
+    if attachment.event_id is None and ATTACHMENTS in hidden_parts(user, record):
+        abort(404)
+    return attachment, model.__tablename__, record.ticket
 
 
-def csv_rows(user: User, kind: str):
-    """The queue as rows; the caller writes them through ``portal.exports``, which
-    neutralises formulas, and audits the export."""
-    from portal.intake.services import overdue
+def csv_rows(user: User, kind: str, filters: QueueFilters | None = None):
+    """The queue, with the same filters, as rows; the caller writes them through
+    ``portal.exports``, which neutralises formulas, and audits the export. The deadline
+    columns come from ``portal.cases.deadlines.state``, as on every page."""
+    from portal.cases import deadlines
+    from portal.cases.owners import display_name
 
     header = ["ticket", "status", "submitted_at", "due_at", "overdue", "region", "company",
-              "contact", "phone", "email"]
+              "contact", "phone", "email", "rating", "deadline", "due_soon", "owner"]
     yield header
-    for r in queue(user, kind):
+    now = utcnow()
+    for r in queue_rows(user, kind, filters):
         identity = shows_identity(user, r)
+        state = deadlines.state(r, now)
         yield [r.ticket, r.status, r.submitted_at.isoformat(),
-               r.due_at.isoformat() if r.due_at else "", "yes" if overdue(r) else "",
-               r.region.slug if r.region else "", r.company_name,
+               state.due_at.isoformat() if state.due_at else "", "yes" if state.overdue else "",
+               r.region.slug if r.region else "", r.company_name if identity else "",
                r.contact_name if identity else "", r.contact_phone if identity else "",
-               r.contact_email if identity else ""]
+               r.contact_email if identity else "", r.rating or "", state.kind or "",
+               "yes" if state.due_soon else "", display_name(r.assignee)]

@@ -18,6 +18,7 @@ from wtforms import SelectChoice
 from portal import audit, sessions
 from portal.accounts import passwords
 from portal.accounts import services as accounts
+from portal.cases import repeats
 from portal.extensions import db, limiter, limits_off
 from portal.intake import attachments, workflow
 from portal.intake import services as intake
@@ -28,6 +29,7 @@ from . import services
 from .forms import LoginForm, PasswordForm, ReferForm, StatusForm, TransferForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp.add_app_template_global(repeats.flagged, "repeat_flagged")  # the queue's repeat marker
 
 
 @bp.before_app_request
@@ -105,12 +107,24 @@ def password():
 @bp.get("/tickets/<kind>")
 @login_required
 def tickets(kind: str):
+    from portal.cases import deadlines, owners
+    from portal.pagination import page_arg
+
+    from . import queues
+
     if kind not in services.KINDS:
         abort(404)
-    status = request.args.get("status", "")
-    rows = services.queue(current_user, kind, status, request.args.get("overdue") == "1")
-    return render_template("admin/tickets.html", kind=kind, rows=rows, status=status,
-                           overdue=intake.overdue)
+    form, valid = queues.read(current_user, kind, request.args)
+    page, filters = None, {}
+    if valid:
+        chosen = form.filters()
+        filters = chosen.args()
+        page = services.queue(current_user, kind, chosen, page_arg())
+    return render_template("admin/tickets.html", kind=kind, form=form, page=page,
+                           filters=filters, state=deadlines.state,
+                           owner_name=owners.display_name,
+                           shows_identity=lambda r: services.shows_identity(current_user, r)
+                           ), (200 if valid else 422)
 
 
 @bp.get("/tickets/<kind>.csv")
@@ -118,10 +132,16 @@ def tickets(kind: str):
 def tickets_csv(kind: str):
     from portal import exports
 
+    from . import queues
+
     if kind not in services.KINDS:
         abort(404)
-    rows = list(services.csv_rows(current_user, kind))
-    audit.record_now("export", kind, "", {"rows": len(rows) - 1})
+    form, valid = queues.read(current_user, kind, request.args)
+    if not valid:
+        return redirect(url_for("admin.tickets", kind=kind, **request.args.to_dict()))
+    chosen = form.filters()
+    rows = list(services.csv_rows(current_user, kind, chosen))
+    audit.record_now("export", kind, "", {"rows": len(rows) - 1, "filters": chosen.args()})
     return exports.csv_response(rows, f"{kind}s.csv")
 
 
@@ -159,17 +179,14 @@ def ticket(kind: str, ticket: str):
         done = _act(record, kind, status_form, transfer_form, refer_form)
         if done is not None:
             return done
-    identity = services.shows_identity(current_user, record)
-    reveal = identity and request.args.get("contacts") == "1"
-    audit.record("reveal_contacts" if reveal else "view_ticket", kind, record.ticket)
-    db.session.commit()
     from . import ticket_page
 
-    return render_template("admin/ticket.html", record=record, kind=kind,
-                           **ticket_page.context(record, current_user),
+    panels = ticket_page.context(record, current_user)  # a panel may audit what it shows
+    audit.record("view_ticket", kind, record.ticket)
+    db.session.commit()
+    return render_template("admin/ticket.html", record=record, kind=kind, **panels,
                            status_form=status_form, transfer_form=transfer_form,
                            refer_form=refer_form, may_route=_may_route(record),
-                           identity=identity, reveal=reveal,
                            overdue=intake.overdue(record),
                            provisional=intake.provisional_deadline(record))
 
@@ -178,35 +195,8 @@ def _act(record, kind, status_form, transfer_form, refer_form):
     """One staff action on the ticket; a redirect when it is done, None to show the form
     with its messages. Only the named form's own fields are read: region, role and status
     cannot be set by adding a field."""
-    if "status-status" in request.form and status_form.validate_on_submit():
-        try:
-            workflow.transition(record, status_form.status.data, actor=current_user,
-                                note=status_form.note.data or "",
-                                public=bool(status_form.public.data),
-                                ip=audit.client_address())
-        except workflow.WorkflowError as exc:
-            status_form.status.errors = [str(exc)]
-            return None
-        db.session.commit()
-        flash(_("状态已更新。"))
-        return redirect(request.path)
-    if not _may_route(record):
-        return None
-    if "transfer-region" in request.form and transfer_form.validate_on_submit():
-        region = db.session.scalars(
-            db.select(Region).filter_by(slug=transfer_form.region.data)).one()
-        services.transfer(current_user, record, region, transfer_form.reason.data)
-        db.session.commit()
-        flash(_("已流转。"))
-        return redirect(url_for("admin.tickets", kind=kind))
-    if kind == "complaint" and "refer-department" in request.form \
-            and refer_form.validate_on_submit():
-        department = db.session.scalars(
-            db.select(Department).filter_by(slug=refer_form.department.data)).one()
-        services.refer(current_user, record, department, refer_form.note.data or "")
-        db.session.commit()
-        flash(_("已交办。"))
-        return redirect(request.path)
+    # Status changes, notes and replies: portal.admin.replies (POST …/reply).
+    # Transfers (流转) and referrals (交办): portal.admin.transfers (POST …/transfer, …/refer).
     return None
 
 

@@ -17,6 +17,7 @@ Rules, in one place:
 """
 
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -66,8 +67,15 @@ def is_working_day(day: date) -> bool:
     if day in HOLIDAYS_EXTRA:
         return False
     if day.year in _PACKAGE_YEARS:
-        return chinese_calendar.is_workday(day)
+        return _package_workday(day)
     return day.weekday() < 5
+
+
+@lru_cache(maxsize=8192)
+def _package_workday(day: date) -> bool:
+    """Cached: chinese_calendar scans its tables on every call, and the dashboard's figures
+    ask about the same few hundred days for every ticket."""
+    return chinese_calendar.is_workday(day)
 
 
 def add_working_days(start: date, n: int) -> date:

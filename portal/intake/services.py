@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
+from portal.cases import repeats, routing
 from portal.extensions import db
 from portal.models import AuditEvent, Complaint, Demand, Region, TicketEvent, User, utcnow
 
@@ -128,14 +129,21 @@ def _save(kind: str, record, files: list[attachments.Checked], key: str | None,
     return receipt
 
 
-def _staff_alerts(region: Region | None, subject: str, body: str) -> list[Mail]:
-    """Mail for the staff who answer for the region (or the bureau when none is set)."""
-    stmt = db.select(User.email).where(User.active.is_(True))
-    if region is not None:
-        stmt = stmt.where(db.or_(User.region_id == region.id, User.role == "bureau"))
-    else:
-        stmt = stmt.where(User.role.in_(("bureau", "admin")))
-    return [(email, subject, body) for email in db.session.scalars(stmt)]
+def _staff_alerts(region: Region | None, kind: str, ticket: str, subject: Callable[[], str],
+                  body: Callable[[], str], department=None) -> list[Mail]:
+    """Mail for the staff who answer for the region (or the bureau when none is set), each in
+    the staff member's language (``subject`` and ``body`` are called under it) with a link to
+    the ticket."""
+    from portal.cases.notices import staff_alerts
+
+    stmt = db.select(User).where(User.active.is_(True))
+    audience = db.or_(User.region_id == region.id, User.role == "bureau") \
+        if region is not None else User.role.in_(("bureau", "admin"))
+    if department is not None:  # the department the complaint was routed to
+        audience = db.or_(audience, db.and_(User.role == "department",
+                                            User.department_id == department.id))
+    stmt = stmt.where(audience)
+    return staff_alerts(db.session.scalars(stmt), kind, ticket, subject, body)
 
 
 def submit_demand(values: dict, files: list, *, key: str | None, language: str,
@@ -149,17 +157,16 @@ def submit_demand(values: dict, files: list, *, key: str | None, language: str,
     regions = values.pop("preferred_regions", [])
     record = Demand(status="submitted", language=language, consent_at=now, submitted_at=now,
                     materials_complete_at=now, preferred_regions=regions, **values)
-    first = db.session.scalars(db.select(Region).where(Region.slug.in_(regions))).first() \
-        if regions else None
-    record.region = first
-    record.first_region = first
+    routing.route_demand(record)  # the site's or opportunity's region; 首谈首报
+    first = record.region
     today = deadlines.local_date(now)
     record.due_at = end_of_day(deadlines.add_working_days(today,
                                                           deadlines.deadline_days("demand")))
     def notify(ticket: str, code: str) -> list[Mail]:
-        mails = _staff_alerts(first, _("新的投资需求：%(ticket)s", ticket=ticket),
-                              _("%(company)s 提交了投资需求 %(ticket)s，请在 1 个工作日内确认。",
-                                company=record.company_name, ticket=ticket))
+        mails = _staff_alerts(
+            first, "demand", ticket, lambda: _("新的投资需求：%(ticket)s", ticket=ticket),
+            lambda: _("%(company)s 提交了投资需求 %(ticket)s，请在 1 个工作日内确认。",
+                      company=record.company_name, ticket=ticket))
         if record.contact_email:
             mails.append((record.contact_email, _("投资需求已收到：%(ticket)s", ticket=ticket),
                           _("您好，%(name)s：\n\n我们已收到您的投资需求，编号 %(ticket)s，"
@@ -167,6 +174,7 @@ def submit_demand(values: dict, files: list, *, key: str | None, language: str,
                             name=record.contact_name, ticket=ticket, code=code)))
         return mails
 
+    repeats.link(record)
     return _save("demand", record, files, key, signed, notify)
 
 
@@ -180,7 +188,7 @@ def submit_complaint(values: dict, files: list, *, key: str | None, language: st
     now = utcnow()
     record = Complaint(status="submitted", language=language, consent_at=now,
                        submitted_at=now, materials_complete_at=now, **values)
-    record.region = record.respondent_region
+    routing.route_complaint(record)  # the routing table: region and department; 首接
     today = deadlines.local_date(now)
     record.accept_due_at = end_of_day(deadlines.add_working_days(
         today, deadlines.deadline_days("complaint_accept")))
@@ -189,10 +197,11 @@ def submit_complaint(values: dict, files: list, *, key: str | None, language: st
     def notify(ticket: str, code: str) -> list[Mail]:
         from portal.labels import LABELS
 
-        category = str(LABELS["complaint_category"][record.category])
-        mails = _staff_alerts(record.region, _("新的投诉：%(ticket)s", ticket=ticket),
-                              _("收到一件“%(category)s”类投诉 %(ticket)s，请在受理期限内处理。",
-                                category=category, ticket=ticket))
+        mails = _staff_alerts(
+            record.region, "complaint", ticket, lambda: _("新的投诉：%(ticket)s", ticket=ticket),
+            lambda: _("收到一件“%(category)s”类投诉 %(ticket)s，请在受理期限内处理。",
+                      category=str(LABELS["complaint_category"][record.category]),
+                      ticket=ticket), department=record.department)
         if record.contact_email:
             mails.append((record.contact_email, _("投诉已收到：%(ticket)s", ticket=ticket),
                           _("您好，%(name)s：\n\n我们已收到您的投诉，编号 %(ticket)s，"
@@ -202,6 +211,7 @@ def submit_complaint(values: dict, files: list, *, key: str | None, language: st
                             days=deadlines.deadline_days("complaint_accept"))))
         return mails
 
+    repeats.link(record)
     return _save("complaint", record, files, key, signed, notify)
 
 
@@ -242,16 +252,14 @@ def rate(record, rating: int, comment: str) -> None:
 
 
 def provisional_deadline(record) -> bool:
-    """The deadline runs into a year whose holidays are not yet published (counted on
-    weekends alone), so staff should treat it as provisional."""
-    if record.due_at is None:
-        return False
-    start = deadlines.local_date(record.materials_complete_at or record.submitted_at)
-    return deadlines.provisional(start, deadlines.local_date(record.due_at))
+    """Thin wrapper: ``portal.cases.deadlines.state(record).provisional``."""
+    from portal.cases.deadlines import state
+
+    return state(record).provisional
 
 
 def overdue(record) -> bool:
-    """Past its deadline and still open (a clock paused for supplements is not overdue)."""
-    if record.status == "closed" or record.due_at is None or record.paused_since is not None:
-        return False
-    return utcnow() > as_utc(record.due_at)
+    """Thin wrapper: ``portal.cases.deadlines.state(record).overdue``."""
+    from portal.cases.deadlines import state
+
+    return state(record).overdue

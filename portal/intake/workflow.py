@@ -1,8 +1,9 @@
 """The one place a demand's or complaint's status changes.
 
-``transition`` checks the move against the flow in the model, stamps the time, keeps the
-deadline clock (paused while supplements are awaited), and writes the timeline event and the
-audit event in the caller's transaction.
+``transition`` checks the move against the flow in the model, stamps the time and the
+milestones (``accepted_at``, ``closed_at``), keeps the deadline clock (paused while
+supplements are awaited; the due dates from ``portal.cases.deadlines``), and writes the
+timeline event and the audit event in the caller's transaction.
 """
 
 from flask_babel import gettext as _
@@ -38,6 +39,7 @@ def allowed(record) -> list[str]:
 
 def transition(record: Demand | Complaint, to_status: str, *, actor=None, note: str = "",
                public: bool = True, ip: str = "") -> TicketEvent:
+    from portal.cases import deadlines as case_deadlines
     from portal.intake import deadlines
     from portal.labels import LABELS
 
@@ -59,8 +61,17 @@ def transition(record: Demand | Complaint, to_status: str, *, actor=None, note: 
             record.materials_complete_at = record.materials_complete_at or now
     record.status = to_status
     record.updated_at = now
+    case_deadlines.on_transition(record, to_status, now)  # accepted_at, closed_at, due dates
+    # Service performance (portal.cases.stats): the first status change by staff is a
+    # contact; so is the first public reply (portal.cases.replies).
+    if actor is not None and record.first_contact_at is None:
+        record.first_contact_at = now
     event = TicketEvent(status=to_status, note=note, public=public, actor=actor, at=now)
     record.events.append(event)
+    if isinstance(record, Demand):  # 一项目一档案: opened on acceptance, stage kept in step
+        from portal.cases import projects
+
+        projects.follow(record, to_status, now, note)
     db.session.add(AuditEvent(actor=actor, action=f"status:{previous}->{to_status}",
                               entity_type=kind_of(record), entity_id=record.ticket,
                               detail={"note": note, "public": public}, ip=ip, at=now))

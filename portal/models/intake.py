@@ -143,8 +143,11 @@ class Demand(_Submission, db.Model):
     events: Mapped[list["TicketEvent"]] = relationship(
         back_populates="demand", order_by="TicketEvent.at"
     )
-    attachments: Mapped[list["Attachment"]] = relationship(order_by="Attachment.id",
-                                                           viewonly=True)
+    # What the submitter sent; files staff attached to a reply have an event_id.
+    attachments: Mapped[list["Attachment"]] = relationship(
+        order_by="Attachment.id", viewonly=True,
+        primaryjoin="and_(Attachment.demand_id == Demand.id, "
+                    "Attachment.event_id.is_(None))")
 
 
 class Complaint(_Submission, db.Model):
@@ -182,8 +185,11 @@ class Complaint(_Submission, db.Model):
     events: Mapped[list["TicketEvent"]] = relationship(
         back_populates="complaint", order_by="TicketEvent.at"
     )
-    attachments: Mapped[list["Attachment"]] = relationship(order_by="Attachment.id",
-                                                           viewonly=True)
+    # What the submitter sent; files staff attached to a reply have an event_id.
+    attachments: Mapped[list["Attachment"]] = relationship(
+        order_by="Attachment.id", viewonly=True,
+        primaryjoin="and_(Attachment.complaint_id == Complaint.id, "
+                    "Attachment.event_id.is_(None))")
 
 
 _EXACTLY_ONE_OWNER = "(demand_id IS NULL) <> (complaint_id IS NULL)"
