@@ -6,7 +6,6 @@ from wtforms import (
     PasswordField,
     SelectField,
     StringField,
-    TextAreaField,
     ValidationError,
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
@@ -25,19 +24,6 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("在此设备上保持登录"))
 
 
-class StatusForm(FlaskForm):
-    status = SelectField(_l("转为"), validators=[DataRequired(_l("选择新的状态"))])
-    note = TextAreaField(_l("说明"), validators=[Optional(), Length(max=3000)],
-                         description=_l("公开说明会显示给提交人；内部备注只有工作人员可见"))
-    public = BooleanField(_l("向提交人公开这条说明"), default=True)
-
-
-class TransferForm(FlaskForm):
-    region = SelectField(_l("流转至"), validators=[DataRequired(_l("选择接收的县区或开发区"))])
-    reason = TextAreaField(_l("流转理由"), validators=[
-        DataRequired(_l("写明流转理由，如：本区域无法满足用地需求")), Length(max=1000)])
-
-
 class PasswordForm(FlaskForm):
     current = PasswordField(_l("当前密码"), validators=[
         DataRequired(_l("输入当前密码")),
@@ -49,11 +35,6 @@ class PasswordForm(FlaskForm):
     confirm = PasswordField(_l("再次输入新密码"), validators=[
         DataRequired(_l("再次输入新密码")),
         EqualTo("new", message=_l("两次输入的新密码不一致，请重新输入"))])
-
-
-class ReferForm(FlaskForm):
-    department = SelectField(_l("交办部门"), validators=[DataRequired(_l("选择承办部门"))])
-    note = TextAreaField(_l("交办说明"), validators=[Optional(), Length(max=1000)])
 
 
 class UserForm(FlaskForm):

@@ -165,7 +165,7 @@ def template_new():
     return render_template("admin/templates_edit.html", form=form, template=None)
 
 
-@bp.route("/templates/<int:template_id>", methods=["GET", "POST"])
+@bp.route("/templates/<id:template_id>", methods=["GET", "POST"])
 @login_required
 def template_edit(template_id: int):
     _admins_only()
@@ -179,7 +179,7 @@ def template_edit(template_id: int):
     return render_template("admin/templates_edit.html", form=form, template=template)
 
 
-@bp.post("/templates/<int:template_id>/deactivate")
+@bp.post("/templates/<id:template_id>/deactivate")
 @login_required
 def template_deactivate(template_id: int):
     _admins_only()

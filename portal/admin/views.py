@@ -13,7 +13,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from wtforms import SelectChoice
 
 from portal import audit, sessions
 from portal.accounts import passwords
@@ -22,11 +21,10 @@ from portal.cases import repeats
 from portal.extensions import db, limiter, limits_off
 from portal.intake import attachments, workflow
 from portal.intake import services as intake
-from portal.labels import LABELS
-from portal.models import Department, Region, utcnow
+from portal.models import utcnow
 
 from . import services
-from .forms import LoginForm, PasswordForm, ReferForm, StatusForm, TransferForm
+from .forms import LoginForm, PasswordForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.add_app_template_global(repeats.flagged, "repeat_flagged")  # the queue's repeat marker
@@ -145,59 +143,24 @@ def tickets_csv(kind: str):
     return exports.csv_response(rows, f"{kind}s.csv")
 
 
-def _forms(record):
-    status_form = StatusForm(prefix="status")
-    status_form.status.choices = [
-        SelectChoice(s, LABELS[f"{workflow.kind_of(record)}_status"][s])
-        for s in workflow.allowed(record)]
-    transfer_form = TransferForm(prefix="transfer")
-    transfer_form.region.choices = [SelectChoice(r.slug, r.tr("name")) for r in db.session.scalars(
-        db.select(Region).where(Region.kind.in_(("district", "county", "zone")))
-        .order_by(Region.sort_order))]
-    refer_form = ReferForm(prefix="refer")
-    refer_form.department.choices = [SelectChoice(d.slug, d.tr("name")) for d in db.session.scalars(
-        db.select(Department).order_by(Department.sort_order, Department.id))]
-    return status_form, transfer_form, refer_form
-
-
-def _may_route(record) -> bool:
-    """Transfers and referrals are for the staff who own the ticket's routing: the bureau,
-    admins and the region that holds it; a department answers, it does not re-route."""
-    return current_user.role in ("admin", "bureau", "region")
-
-
-@bp.route("/tickets/<kind>/<ticket>", methods=["GET", "POST"])
+@bp.get("/tickets/<kind>/<ticket>")
 @login_required
 def ticket(kind: str, ticket: str):
+    """The ticket page: each panel (portal.admin.panels) brings its part; actions post to
+    their own endpoints (replies, owners, deadlines, transfers, projects)."""
+    from . import ticket_page
+
     if kind not in services.KINDS:
         abort(404)
     record = services.get_ticket(current_user, ticket)
     if workflow.kind_of(record) != kind:
         abort(404)
-    status_form, transfer_form, refer_form = _forms(record)
-    if request.method == "POST":
-        done = _act(record, kind, status_form, transfer_form, refer_form)
-        if done is not None:
-            return done
-    from . import ticket_page
-
     panels = ticket_page.context(record, current_user)  # a panel may audit what it shows
     audit.record("view_ticket", kind, record.ticket)
     db.session.commit()
     return render_template("admin/ticket.html", record=record, kind=kind, **panels,
-                           status_form=status_form, transfer_form=transfer_form,
-                           refer_form=refer_form, may_route=_may_route(record),
                            overdue=intake.overdue(record),
                            provisional=intake.provisional_deadline(record))
-
-
-def _act(record, kind, status_form, transfer_form, refer_form):
-    """One staff action on the ticket; a redirect when it is done, None to show the form
-    with its messages. Only the named form's own fields are read: region, role and status
-    cannot be set by adding a field."""
-    # Status changes, notes and replies: portal.admin.replies (POST …/reply).
-    # Transfers (流转) and referrals (交办): portal.admin.transfers (POST …/transfer, …/refer).
-    return None
 
 
 @bp.get("/attachments/<key>")

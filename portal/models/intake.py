@@ -6,6 +6,7 @@ only refuse values that no workflow could produce.
 """
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     JSON,
@@ -24,6 +25,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.extensions import db
 
 from .base import check_in, non_negative, utcnow
+
+if TYPE_CHECKING:
+    from .cases import Project
 
 DEMAND_STATUSES = ("submitted", "accepted", "negotiating", "signed", "started", "producing",
                    "closed")
