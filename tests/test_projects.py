@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from portal.cases import projects
 from portal.extensions import db
 from portal.intake import workflow
-from portal.models import AuditEvent, Complaint, Demand, Project, Region
+from portal.models import AuditEvent, Complaint, Demand, OutboxJob, Project, Region
 from tests import factories
 
 PASSWORD = "copper kettle drum"
@@ -166,6 +166,11 @@ def test_stages_walk_the_demand_through_the_workflow(app, world):
         assert project.stage == "closed" and project.outcome == "企业放弃投资"
         assert project.closed_on == projects.today()
         assert project.demand.status == "closed" and project.demand.closed_at is not None
+        mails = [j.payload for j in db.session.scalars(db.select(OutboxJob).filter_by(
+            kind="mail"))]
+        closing = [m for m in mails if m["to"] == project.demand.contact_email
+                   and ticket in m["subject"] and "企业放弃投资" in m["body"]]
+        assert len(closing) == 1 and "访问码" in closing[0]["body"]  # says it is left out
 
 
 def test_a_status_change_on_the_demand_moves_the_file(app, world):

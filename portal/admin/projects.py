@@ -16,6 +16,7 @@ from portal import audit, exports
 from portal.cases import projects
 from portal.extensions import db
 from portal.fields import DecimalField, IntegerField, SelectField
+from portal.mail import drain_mail_quietly
 from portal.models import Demand, Region
 
 from . import services
@@ -126,6 +127,7 @@ def record_progress(ticket: str):
         flash(str(exc), "error")
         return _back(record)
     db.session.commit()
+    drain_mail_quietly()  # a closing tells the investor
     flash(_("项目档案已更新。"))
     return _back(record)
 

@@ -182,7 +182,10 @@ def advance(project: Project, progress: Progress, *, actor: User, ip: str = "") 
         project.stage = stage
         setattr(project, STAGE_DATE[stage], on)
         if stage == "closed":
+            from portal.cases import notices
+
             project.outcome = progress.note.strip()
+            notices.to_investor(demand, "closed", project.outcome)
     audit.record("project_record", "demand", demand.ticket,
                  {"stage": stage or project.stage, "on": on.isoformat() if stage else None,
                   **{f: getattr(project, f) for f in FIGURE_FIELDS}}, actor=actor, ip=ip)
