@@ -9,7 +9,6 @@ walking every GET route under /admin, so pages added later are covered without a
 (a route with an argument this file cannot fill fails with a message saying what to add).
 """
 
-import time
 import uuid
 
 import pytest
@@ -314,10 +313,8 @@ def test_staff_pages_under_the_csp(live_server, context, site_app, staff,  # noq
     assert "/admin/login" in visitor.page.url
     answer = visitor.submit("password", {"email": staff["email"], "password": "wrong password"})
     assert answer.headers["cache-control"] == "no-store"
-    started = time.monotonic()
     answer = visitor.submit("password", {"email": staff["email"], "password": PASSWORD})
     assert visitor.page.url.rstrip("/").endswith("/admin"), visitor.page.url
-    assert time.monotonic() - started < 10
 
     pages = files = 0
     for url in admin_urls(site_app, values):
