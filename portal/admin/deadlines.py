@@ -3,7 +3,7 @@ with a reason (延期办结)."""
 
 import re
 
-from flask import Blueprint, abort, flash, g, redirect, url_for
+from flask import Blueprint, flash, g, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -13,7 +13,6 @@ from wtforms.validators import DataRequired, Length
 
 from portal.cases import deadlines
 from portal.extensions import db
-from portal.intake import workflow
 
 from . import services
 
@@ -44,11 +43,7 @@ class ExtensionForm(FlaskForm):
 @bp.post("/tickets/<kind>/<ticket>/extension")
 @login_required
 def extend(kind: str, ticket: str):
-    if kind not in services.KINDS:
-        abort(404)
-    record = services.get_ticket(current_user, ticket)
-    if workflow.kind_of(record) != kind:
-        abort(404)
+    record = services.get_ticket(current_user, ticket, kind)
     user = current_user._get_current_object()
     if not deadlines.may_extend(user, record):
         flash(_("这件工单现在不能延长期限：只有已受理、尚未答复或办结的投诉可以延期，"

@@ -1,6 +1,6 @@
 """Staff actions on a ticket's owner (首接负责制): take it, hand it to a colleague."""
 
-from flask import Blueprint, abort, flash, g, redirect, url_for
+from flask import Blueprint, flash, g, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -10,7 +10,6 @@ from wtforms.validators import DataRequired
 
 from portal.cases import owners
 from portal.extensions import db
-from portal.intake import workflow
 
 from . import services
 
@@ -34,15 +33,6 @@ class ReassignForm(FlaskForm):
         return form
 
 
-def _ticket(kind: str, ticket: str):
-    if kind not in services.KINDS:
-        abort(404)
-    record = services.get_ticket(current_user, ticket)
-    if workflow.kind_of(record) != kind:
-        abort(404)
-    return record
-
-
 def _back(record, kind: str):
     return redirect(url_for("admin.ticket", kind=kind, ticket=record.ticket))
 
@@ -50,7 +40,7 @@ def _back(record, kind: str):
 @bp.post("/tickets/<kind>/<ticket>/take")
 @login_required
 def take(kind: str, ticket: str):
-    record = _ticket(kind, ticket)
+    record = services.get_ticket(current_user, ticket, kind)
     if not TakeForm().validate_on_submit():
         flash(_("页面已过期，请刷新后重新提交"))
         return _back(record, kind)
@@ -68,7 +58,7 @@ def take(kind: str, ticket: str):
 @bp.post("/tickets/<kind>/<ticket>/owner")
 @login_required
 def reassign(kind: str, ticket: str):
-    record = _ticket(kind, ticket)
+    record = services.get_ticket(current_user, ticket, kind)
     user = current_user._get_current_object()
     if not owners.may_reassign(user, record):
         flash(_("只有市促投局、管理员或当前负责人可以改派未办结的工单"))

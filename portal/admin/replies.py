@@ -100,11 +100,7 @@ class TemplateForm(FlaskForm):
 def reply(kind: str, ticket: str):
     """Save the reply and go back to the ticket; with a problem, show the ticket page with
     the form's messages and what was typed (files must be chosen again)."""
-    if kind not in services.KINDS:
-        abort(404)
-    record = services.get_ticket(current_user, ticket)
-    if workflow.kind_of(record) != kind:
-        abort(404)
+    record = services.get_ticket(current_user, ticket, kind)
     form = ReplyForm.for_ticket(record)
     if form.validate_on_submit():
         try:

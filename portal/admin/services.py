@@ -199,8 +199,12 @@ def queue_figures(user: User, kind: str) -> dict:
             for name, filters in tiles.items()}
 
 
-def get_ticket(user: User, ticket: str):
-    model = KINDS["demand" if ticket.startswith("D") else "complaint"]
+def get_ticket(user: User, ticket: str, kind: str | None = None):
+    """The ticket within the user's scope, or 404; with ``kind`` (from a URL), a ticket of
+    another kind is as unknown as a missing one."""
+    if kind is not None and kind not in KINDS:
+        abort(404)
+    model = KINDS[kind or ("demand" if ticket.startswith("D") else "complaint")]
     record = db.session.scalars(
         scoped(user, model, db.select(model).filter_by(ticket=ticket[:32]))).first()
     if record is None:

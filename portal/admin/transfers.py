@@ -12,7 +12,6 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from portal.cases import routing, transfers
 from portal.extensions import db
-from portal.intake import workflow
 from portal.models import Department, Region
 
 from . import services
@@ -92,15 +91,6 @@ class ReferForm(FlaskForm):
         return form
 
 
-def _ticket(kind: str, ticket: str):
-    if kind not in services.KINDS:
-        abort(404)
-    record = services.get_ticket(current_user, ticket)
-    if workflow.kind_of(record) != kind:
-        abort(404)
-    return record
-
-
 def _transfer(record, transfer_id: int):
     transfer = transfers.find(record, transfer_id)
     if transfer is None:
@@ -139,7 +129,7 @@ def _me():
 @bp.post("/tickets/<kind>/<ticket>/transfer")
 @login_required
 def propose(kind: str, ticket: str):
-    record = _ticket(kind, ticket)
+    record = services.get_ticket(current_user, ticket, kind)
     form = ProposeForm.for_ticket(record)
     if not form.validate_on_submit():
         return _invalid(form, record, kind)
@@ -152,7 +142,7 @@ def propose(kind: str, ticket: str):
 @bp.post("/tickets/<kind>/<ticket>/transfers/<int:transfer_id>/accept")
 @login_required
 def accept(kind: str, ticket: str, transfer_id: int):
-    record = _ticket(kind, ticket)
+    record = services.get_ticket(current_user, ticket, kind)
     transfer = _transfer(record, transfer_id)
     form = AcceptForm(prefix="accept")
     if not form.validate_on_submit():
@@ -165,7 +155,7 @@ def accept(kind: str, ticket: str, transfer_id: int):
 @bp.post("/tickets/<kind>/<ticket>/transfers/<int:transfer_id>/return")
 @login_required
 def send_back(kind: str, ticket: str, transfer_id: int):
-    record = _ticket(kind, ticket)
+    record = services.get_ticket(current_user, ticket, kind)
     transfer = _transfer(record, transfer_id)
     form = ReasonForm(prefix="answer")
     if not form.validate_on_submit():
@@ -178,7 +168,7 @@ def send_back(kind: str, ticket: str, transfer_id: int):
 @bp.post("/tickets/<kind>/<ticket>/transfers/<int:transfer_id>/contest")
 @login_required
 def contest(kind: str, ticket: str, transfer_id: int):
-    record = _ticket(kind, ticket)
+    record = services.get_ticket(current_user, ticket, kind)
     transfer = _transfer(record, transfer_id)
     form = ReasonForm(prefix="answer")
     if not form.validate_on_submit():
@@ -191,7 +181,7 @@ def contest(kind: str, ticket: str, transfer_id: int):
 @bp.post("/tickets/<kind>/<ticket>/transfers/<int:transfer_id>/withdraw")
 @login_required
 def withdraw(kind: str, ticket: str, transfer_id: int):
-    record = _ticket(kind, ticket)
+    record = services.get_ticket(current_user, ticket, kind)
     transfer = _transfer(record, transfer_id)
     form = WithdrawForm(prefix="withdraw")
     if not form.validate_on_submit():
@@ -204,7 +194,7 @@ def withdraw(kind: str, ticket: str, transfer_id: int):
 @bp.post("/tickets/<kind>/<ticket>/transfers/<int:transfer_id>/decide")
 @login_required
 def decide(kind: str, ticket: str, transfer_id: int):
-    record = _ticket(kind, ticket)
+    record = services.get_ticket(current_user, ticket, kind)
     transfer = _transfer(record, transfer_id)
     form = DecideForm(prefix="decide")
     if not form.validate_on_submit():
@@ -218,7 +208,7 @@ def decide(kind: str, ticket: str, transfer_id: int):
 @bp.post("/tickets/complaint/<ticket>/refer")
 @login_required
 def refer(ticket: str):
-    record = _ticket("complaint", ticket)
+    record = services.get_ticket(current_user, ticket, "complaint")
     form = ReferForm.for_ticket(record)
     if not form.validate_on_submit():
         return _invalid(form, record, "complaint")

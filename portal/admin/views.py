@@ -19,7 +19,7 @@ from portal.accounts import passwords
 from portal.accounts import services as accounts
 from portal.cases import repeats
 from portal.extensions import db, limiter, limits_off
-from portal.intake import attachments, workflow
+from portal.intake import attachments
 from portal.intake import services as intake
 from portal.models import utcnow
 
@@ -150,11 +150,7 @@ def ticket(kind: str, ticket: str):
     their own endpoints (replies, owners, deadlines, transfers, projects)."""
     from . import ticket_page
 
-    if kind not in services.KINDS:
-        abort(404)
-    record = services.get_ticket(current_user, ticket)
-    if workflow.kind_of(record) != kind:
-        abort(404)
+    record = services.get_ticket(current_user, ticket, kind)
     panels = ticket_page.context(record, current_user)  # a panel may audit what it shows
     audit.record("view_ticket", kind, record.ticket)
     db.session.commit()
