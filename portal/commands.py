@@ -17,10 +17,11 @@ search_cli = AppGroup("search", help="The search index.")
 users_cli = AppGroup("users", help="Staff accounts.")
 translate_cli = AppGroup("translate", help="Translation catalogs (babel.cfg, translations/).")
 mail_cli = AppGroup("mail", help="Outgoing mail.")
+glossary_cli = AppGroup("glossary", help="The investment glossary (seed/glossary/).")
 
 
 def register(app: Flask) -> None:
-    for group in (seed_cli, search_cli, users_cli, translate_cli, mail_cli):
+    for group in (seed_cli, search_cli, users_cli, translate_cli, mail_cli, glossary_cli):
         app.cli.add_command(group)
     app.cli.add_command(bootstrap)
 
@@ -216,3 +217,19 @@ def mail_drain() -> None:
 
     sent, waiting = drain_mail()
     click.echo(f"sent {sent} messages; {waiting} still waiting")
+
+
+@glossary_cli.command("check")
+def glossary_check() -> None:
+    """Validate the glossary files and count the terms each language has."""
+    from seed.glossary import read_glossary
+    from seed.loader import PackError
+
+    try:
+        terms = read_glossary(current_app.config["GLOSSARY_DIR"])
+    except PackError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"terms            {len(terms):6d}")
+    click.echo(f"common           {sum(t.common for t in terms):6d}")
+    for lang in ("en", "ja", "ko", "ru"):
+        click.echo(f"{lang:16} {sum(bool(t.forms.get(lang)) for t in terms):6d}")

@@ -42,6 +42,7 @@ def from_env(environ=None) -> dict:
         "MAP_TILES_ATTRIBUTION": env.get("PORTAL_MAP_TILES_ATTRIBUTION", ""),
         "MAP_APPROVAL_NUMBER": env.get("PORTAL_MAP_APPROVAL_NUMBER", ""),
         "DATA_PACK": env.get("PORTAL_DATA_PACK", "datong"),
+        "GLOSSARY_DIR": env.get("PORTAL_GLOSSARY_DIR", str(ROOT / "seed" / "glossary")),
         # Working-day deadlines (外商投资企业投诉工作办法 by default).
         "DEADLINE_COMPLAINT_ACCEPT_DAYS": int(
             env.get("PORTAL_DEADLINE_COMPLAINT_ACCEPT_DAYS", "7")),

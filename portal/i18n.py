@@ -6,7 +6,9 @@ prefix, the signed-in user's setting, the ``lang`` cookie, ``Accept-Language``, 
 
 from flask import Flask, current_app, g, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup, escape
 from werkzeug.routing import BaseConverter
 
 LANGUAGES = ("zh", "en", "ja", "ko", "ru")
@@ -116,6 +118,43 @@ def format_number(value) -> str:
             return format_scientific(value)
 
 
+def format_percent(value) -> str:
+    """A figure stored in percent (83.52) the locale's way: 83.52%, 83,52 %."""
+    if value is None:
+        return "—"
+    from flask_babel import format_percent as babel_percent
+
+    return babel_percent(value / 100, format="#,##0.##%")
+
+
+def content(record, field: str, length: int | None = None) -> Markup:
+    """A content field in the page's language; where it has no translation, the Chinese
+    original in a ``lang="zh-Hans"`` span, marked as such in the page's language.
+    ``length`` shortens the text to that many characters and an ellipsis."""
+    lang = current_lang()
+    value = record.tr(field, lang)
+    if not value:
+        return Markup("")
+    if length is not None and len(value) > length:
+        value = value[: length - 1].rstrip() + "…"
+    if record.is_translated(field, lang):
+        return escape(value)
+    return Markup('<span lang="zh-Hans">{}</span> <span class="zh-original">{}</span>').format(
+        value, _("（中文原文）"))
+
+
+def content_paragraphs(record, field: str) -> list[Markup]:
+    """``content`` split at line breaks, one entry per paragraph."""
+    lang = current_lang()
+    value = record.tr(field, lang) or ""
+    paragraphs = [p.strip() for p in value.split("\n") if p.strip()]
+    if record.is_translated(field, lang):
+        return [escape(p) for p in paragraphs]
+    return [Markup('<span lang="zh-Hans">{}</span>').format(p) for p in paragraphs[:-1]] + [
+        Markup('<span lang="zh-Hans">{}</span> <span class="zh-original">{}</span>').format(
+            p, _("（中文原文）")) for p in paragraphs[-1:]]
+
+
 def atom_date(value) -> str:
     """RFC 3339 in UTC for Atom; naive values (SQLite drops the zone) are UTC already."""
     from datetime import UTC, datetime
@@ -161,9 +200,12 @@ def _template_globals() -> dict:
         "get_locale": get_locale,
         "switch_language_url": switch_language_url,
         "format_number": format_number,
+        "format_percent": format_percent,
         "format_date": format_date,
         "format_datetime": format_datetime,
         "portal_region_name": portal_region_name,
+        "content": content,
+        "content_paragraphs": content_paragraphs,
         "has_endpoint": lambda name: name in current_app.view_functions,
     }
 

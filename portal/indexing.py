@@ -34,6 +34,12 @@ def _region_slugs(region: Region | None) -> list[str]:
     return [region.slug] + [a.slug for a in region.ancestors()]
 
 
+def _translated(record, *fields: str) -> str:
+    """The record's titles and summaries in every other language, one per line."""
+    return "\n".join(block.get(name, "") for block in (record.translations or {}).values()
+                     if isinstance(block, dict) for name in fields if block.get(name))
+
+
 def policy_document(policy: Policy) -> Document:
     return Document("policy", policy.id, policy.title,
                     "\n".join(filter(None, [policy.doc_number, policy.summary, policy.body])),
@@ -44,14 +50,16 @@ def policy_document(policy: Policy) -> Document:
                         "industry": [i.slug for i in policy.industries],
                         "region": policy.region.slug if policy.region else "",
                     },
-                    published=policy.published)
+                    published=policy.published,
+                    translations=_translated(policy, "title", "summary"))
 
 
 def site_document(site: Site) -> Document:
     return Document("site", site.id, site.name,
                     "\n".join(filter(None, [site.address, site.description])),
                     fields={"type": site.kind, "land_use": site.land_use,
-                            "status": site.availability, "region": _region_slugs(site.region)})
+                            "status": site.availability, "region": _region_slugs(site.region)},
+                    translations=_translated(site, "name", "description"))
 
 
 def opportunity_document(item: Opportunity) -> Document:
@@ -60,7 +68,8 @@ def opportunity_document(item: Opportunity) -> Document:
                     fields={"type": item.kind, "status": item.status,
                             "region": _region_slugs(item.region),
                             "industry": item.industry.slug if item.industry else ""},
-                    published=item.published)
+                    published=item.published,
+                    translations=_translated(item, "title", "summary"))
 
 
 BUILDERS = {"policy": policy_document, "site": site_document,

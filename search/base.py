@@ -9,6 +9,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import date
 
+from .text import terms
+
 SORTS = ("relevance", "date")
 
 
@@ -21,6 +23,8 @@ class Document:
     # Filterable, facetable keyword fields; a list holds several values (topics).
     fields: dict[str, str | list[str]] = field(default_factory=dict)
     published: date | None = None
+    # Titles and summaries in other languages, searched like the title.
+    translations: str = ""
 
 
 @dataclass
@@ -33,6 +37,14 @@ class Query:
     sort: str = "relevance"
     offset: int = 0
     limit: int = 20
+    # Term groups from the glossary (search.glossary.Glossary.expand): every group must match,
+    # any alternative of a group will do. None: one group per term of ``text``.
+    groups: list[list[str]] | None = None
+
+    def term_groups(self) -> list[list[str]]:
+        if self.groups is not None:
+            return [[t for t in group if t] for group in self.groups if any(group)]
+        return [[t] for t in terms(self.text)]
 
 
 @dataclass

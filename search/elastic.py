@@ -52,15 +52,18 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 
 from .base import Document, Hits, Query, SearchEngine, SearchUnavailable
 from .embedded import KEYWORD_FIELDS
-from .text import snippet, terms
+from .text import snippet
 
 KINDS = ("policy", "site", "opportunity")
 PLUGIN_ANALYZERS = ("smartcn", "ik_smart", "ik_max_word")
-TEXT_FIELDS = ("title^3", "body")  # title weighs three times the body, as in the embedded engine
+TEXT_FIELDS = ("title^3", "translations^2", "body")  # weights as in the embedded engine
 FACET_SIZE = 500
 MAX_WINDOW = 10_000  # Elasticsearch's default index.max_result_window
 REBUILD_TIMEOUT = 120.0  # seconds per request while loading a fresh index
 
+# Part of every alias: a deployment whose indexes have an older mapping answers "empty" (search
+# pages fall back to the database) until `flask search reindex` builds the new ones.
+MAPPING_VERSION = 2
 INDEX_ANALYZER = "portal_cjk_index"
 BIGRAM_ANALYZER = "portal_cjk_bigrams"
 UNIGRAM_ANALYZER = "portal_cjk_unigrams"
@@ -105,6 +108,7 @@ def _mappings(analyzer: str | None) -> dict:
         "properties": {
             "id": {"type": "integer"},
             "title": text,
+            "translations": text,
             "body": text,
             "published": {"type": "date"},
             **{name: {"type": "keyword"} for name in KEYWORD_FIELDS},
@@ -114,6 +118,7 @@ def _mappings(analyzer: str | None) -> dict:
 
 def _source(doc: Document) -> dict:
     source = {"id": doc.id, "title": doc.title, "body": doc.body,
+              "translations": doc.translations,
               "published": doc.published.isoformat() if doc.published else None}
     for name, value in doc.fields.items():
         if name not in KEYWORD_FIELDS:
@@ -164,10 +169,19 @@ def _window(offset: int, limit: int) -> tuple[int, int]:
     return offset, min(limit, MAX_WINDOW - offset)
 
 
-def _search_request(query: Query, query_terms: list[str], analyzer: str | None) -> dict:
+def _group_clause(group: list[str], analyzer: str | None) -> dict:
+    """A glossary group: any of its alternatives will do."""
+    if len(group) == 1:
+        return _term_clause(group[0], analyzer)
+    return {"bool": {"should": [_term_clause(t, analyzer) for t in group],
+                     "minimum_should_match": 1}}
+
+
+def _search_request(query: Query, groups: list[list[str]], analyzer: str | None) -> dict:
     """Keyword arguments for ``Elasticsearch.search`` (``from_`` and ``source`` are the
     client's names for ``from`` and ``_source``)."""
-    must = [_term_clause(t, analyzer) for t in query_terms]
+    must = [_group_clause(g, analyzer) for g in groups]
+    query_terms = [t for group in groups for t in group]
     by_date = [{"published": {"order": "desc", "missing": "_last"}}, {"id": "desc"}]
     offset, size = _window(query.offset, query.limit)
     request = {
@@ -241,7 +255,7 @@ class ElasticEngine(SearchEngine):
     def _alias(self, kind: str) -> str:
         if not _KIND.fullmatch(kind):
             raise ValueError(f"content type {kind!r}: use lower-case letters, digits and _")
-        return f"{self.prefix}-{kind}"
+        return f"{self.prefix}-{kind}-v{MAPPING_VERSION}"
 
     def _new_index(self, kind: str) -> str:
         stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
@@ -250,7 +264,8 @@ class ElasticEngine(SearchEngine):
     def _own_indexes(self) -> list[str]:
         """Concrete indexes this prefix created, including ones a failed rebuild left behind;
         the exact shape keeps ``portal`` from claiming ``portal-test-…``'s indexes."""
-        shape = re.compile(rf"{re.escape(self.prefix)}-[a-z][a-z0-9_]*-\d{{20}}-[0-9a-f]{{8}}")
+        shape = re.compile(
+            rf"{re.escape(self.prefix)}-[a-z][a-z0-9_]*(?:-v\d+)?-\d{{20}}-[0-9a-f]{{8}}")
         resolved = self.client.indices.resolve_index(name=f"{self.prefix}-*",
                                                      expand_wildcards="all")
         return [i["name"] for i in resolved["indices"] if shape.fullmatch(i["name"])]
@@ -344,12 +359,13 @@ class ElasticEngine(SearchEngine):
     # --- reads ------------------------------------------------------------------------
 
     def search(self, query: Query) -> Hits:
-        query_terms = terms(query.text)
+        groups = query.term_groups()
+        query_terms = [t for group in groups for t in group]
         empty = Hits([], 0, {name: {} for name in query.facets}, {})
         if not _KIND.fullmatch(query.kind):
             return empty
         with _answering("search"):
-            request = _search_request(query, query_terms, self.analyzer)
+            request = _search_request(query, groups, self.analyzer)
             try:
                 response = self.client.search(index=self._alias(query.kind), **request)
             except NotFoundError:

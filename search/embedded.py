@@ -21,14 +21,14 @@ from pathlib import Path
 import tantivy
 
 from .base import Document, Hits, Query, SearchEngine, SearchUnavailable
-from .text import bigrams, normalise, snippet, terms
+from .text import bigrams, normalise, snippet
 
 # Bump when the schema changes: each version has its own folder, so a deployment with an
 # older index answers "empty" (and search pages fall back) until `flask search reindex`.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 KEYWORD_FIELDS = ("type", "level", "status", "issuer", "topic", "industry", "region", "year",
                   "land_use")
-TEXT_FIELDS = {"title": 3.0, "body": 1.0}
+TEXT_FIELDS = {"title": 3.0, "translations": 2.0, "body": 1.0}
 WRITER_HEAP = 64_000_000
 RELOAD_EVERY = 0.5  # seconds between checks for other processes' commits
 WRITER_RETRIES = (0.02, 0.05, 0.1, 0.2, None)  # waits for a busy writer lock, then give up
@@ -90,6 +90,7 @@ class EmbeddedEngine(SearchEngine):
         out.add_integer("published", _day_number(doc.published))
         out.add_pre_tokenized_text("title", _tokens(doc.title))
         out.add_pre_tokenized_text("body", _tokens(doc.body))
+        out.add_pre_tokenized_text("translations", _tokens(doc.translations))
         for name, value in doc.fields.items():
             if name not in KEYWORD_FIELDS:
                 raise ValueError(f"unknown keyword field {name!r}")
@@ -175,9 +176,15 @@ class EmbeddedEngine(SearchEngine):
             (tantivy.Occur.Should, tantivy.Query.term_query(self.schema, name, str(v)))
             for v in values])
 
-    def _query(self, kind: str, query_terms: list[str], filters: dict) -> tantivy.Query:
+    def _group_query(self, group: list[str]) -> tantivy.Query:
+        if len(group) == 1:
+            return self._term_query(group[0])
+        return tantivy.Query.boolean_query(
+            [(tantivy.Occur.Should, self._term_query(t)) for t in group])
+
+    def _query(self, kind: str, groups: list[list[str]], filters: dict) -> tantivy.Query:
         clauses = [(tantivy.Occur.Must, tantivy.Query.term_query(self.schema, "kind", kind))]
-        clauses += [(tantivy.Occur.Must, self._term_query(t)) for t in query_terms]
+        clauses += [(tantivy.Occur.Must, self._group_query(g)) for g in groups]
         clauses += [(tantivy.Occur.Must, self._filter_query(n, v))
                     for n, v in filters.items() if v]
         return tantivy.Query.boolean_query(clauses)
@@ -190,10 +197,11 @@ class EmbeddedEngine(SearchEngine):
         return self.idx.searcher()
 
     def search(self, query: Query) -> Hits:
-        query_terms = terms(query.text)
+        groups = query.term_groups()
+        query_terms = [t for group in groups for t in group]
         try:
             searcher = self._searcher()
-            main = self._query(query.kind, query_terms, query.filters)
+            main = self._query(query.kind, groups, query.filters)
             if query.sort == "date" or not query_terms:
                 result = searcher.search(main, limit=query.limit, offset=query.offset,
                                          count=True, order_by_field="published")
@@ -202,7 +210,7 @@ class EmbeddedEngine(SearchEngine):
                                          count=True)
             addresses = [address for _key, address in result.hits]
             ids = searcher.fast_field_values("id", addresses) if addresses else []
-            facets = self._facets(searcher, query, query_terms, main)
+            facets = self._facets(searcher, query, groups, main)
             snippets = {}
             if query_terms:
                 for doc_id, address in zip(ids, addresses, strict=True):
@@ -212,7 +220,7 @@ class EmbeddedEngine(SearchEngine):
             raise SearchUnavailable(str(exc)) from exc
         return Hits(list(ids), result.count or 0, facets, snippets)
 
-    def _facets(self, searcher, query: Query, query_terms, main) -> dict[str, dict[str, int]]:
+    def _facets(self, searcher, query: Query, groups, main) -> dict[str, dict[str, int]]:
         if not query.facets:
             return {}
         spec = {"size": FACET_SIZE}
@@ -226,7 +234,7 @@ class EmbeddedEngine(SearchEngine):
             if f in out:
                 continue
             others = {k: v for k, v in query.filters.items() if k != f}
-            q = self._query(query.kind, query_terms, others)
+            q = self._query(query.kind, groups, others)
             aggs = searcher.aggregate(q, {f: {"terms": {"field": f, **spec}}})
             out[f] = {b["key"]: b["doc_count"] for b in aggs[f]["buckets"]}
         return out

@@ -88,7 +88,29 @@ def read_pack(name_or_path: str) -> Pack:
         data[filename] = content
     pack = Pack(path, data)
     _check_references(pack)
+    _stamp_translations(data, data["pack.yaml"].get("translation_sources") or {})
     return pack
+
+
+def _stamp_translations(node, sources: dict) -> None:
+    """Give every language block of every record its ``_source`` and ``_date`` (the pack's
+    default for the language where the block names none), so pages can say which
+    translations a machine made."""
+    if isinstance(node, list):
+        for item in node:
+            _stamp_translations(item, sources)
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        if key == "translations" and isinstance(value, dict):
+            for lang, block in value.items():
+                default = sources.get(lang)
+                if isinstance(block, dict) and default:
+                    block.setdefault("_source", default["source"])
+                    block.setdefault("_date", str(default["date"]))
+        else:
+            _stamp_translations(value, sources)
 
 
 def _parse(file: Path):

@@ -7,10 +7,17 @@ _TITLE = {"type": "string", "minLength": 1}
 _DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
 _NONNEG = {"type": "number", "minimum": 0}
 _LANGS = ("en", "ja", "ko", "ru")
+_SOURCES = ("human", "machine")
+# Language → field → text. ``_source`` and ``_date`` say who translated the block and when;
+# left out, the pack's ``translation_sources`` say it for the whole language.
 _TRANSLATIONS = {
     "type": "object",
     "propertyNames": {"enum": list(_LANGS)},
-    "additionalProperties": {"type": "object", "additionalProperties": {"type": "string"}},
+    "additionalProperties": {
+        "type": "object",
+        "properties": {"_source": {"enum": list(_SOURCES)}, "_date": _DATE},
+        "additionalProperties": {"type": "string"},
+    },
 }
 _CONTACT = {
     "type": "object",
@@ -58,6 +65,15 @@ PACK = {
         "title": _TITLE,
         "description": _TEXT,
         "demo_notice": _TEXT,
+        "translation_sources": {
+            "type": "object",
+            "propertyNames": {"enum": list(_LANGS)},
+            "additionalProperties": {
+                "type": "object", "required": ["source", "date"],
+                "properties": {"source": {"enum": list(_SOURCES)}, "date": _DATE},
+                "additionalProperties": False,
+            },
+        },
         "translations": _TRANSLATIONS,
     },
     "additionalProperties": False,
@@ -370,3 +386,28 @@ FILES = {
     "departments.yaml": DEPARTMENTS,
     "routing.yaml": ROUTING,
 }
+
+# The investment glossary (seed/glossary/<category>.yaml), shared by every pack: Chinese terms
+# with their English, Japanese, Korean and Russian forms and a one-line note. The commonest
+# terms carry all five languages.
+_GLOSSARY_LANGS = ("zh", "en", "ja", "ko", "ru")
+_FORM_LIST = {"type": "array", "items": _TITLE}
+GLOSSARY = _records({
+    "type": "object",
+    "required": ["zh", "en", "note"],
+    "properties": {
+        **{lang: _TITLE for lang in _GLOSSARY_LANGS},
+        **{f"{lang}_also": _FORM_LIST for lang in _GLOSSARY_LANGS},
+        "common": {"type": "boolean"},
+        "note": {
+            "type": "object",
+            "required": ["zh", "en"],
+            "properties": {lang: _TITLE for lang in _GLOSSARY_LANGS},
+            "additionalProperties": False,
+        },
+    },
+    "if": {"required": ["common"], "properties": {"common": {"const": True}}},
+    "then": {"required": ["ja", "ko", "ru"],
+             "properties": {"note": {"required": list(_GLOSSARY_LANGS)}}},
+    "additionalProperties": False,
+})

@@ -1,13 +1,15 @@
-"""Every public page renders in zh and en from the Datong pack; language routing works."""
+"""Every public page renders in all five languages from the Datong pack; language routing
+works."""
 
 import re
 
 import pytest
 
 from portal.extensions import db
+from portal.i18n import HTML_LANG
 from portal.models import Industry, Opportunity, Policy, Region, Site
 
-LANGS = ("zh", "en")
+LANGS = ("zh", "en", "ja", "ko", "ru")
 LIST_PAGES = ("", "environment/", "policies/", "policies/match", "sites/", "opportunities/",
               "services", "search?q=土地")
 
@@ -38,7 +40,7 @@ def test_list_pages_render(site_client, lang, page):
     response = site_client.get(f"/{lang}/{page}")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert f'<html lang="{"zh-Hans" if lang == "zh" else "en"}">' in html
+    assert f'<html lang="{HTML_LANG[lang]}"' in html
     assert '<main id="main"' in html and 'href="#main"' in html
     assert re.search(r"<title>[^<]+</title>", html)
 

@@ -93,14 +93,18 @@ SCHEMAS = {
         snippet={"type": "string", "description": "HTML; matches wrapped in <mark>"},
         url={"type": "string", "format": "uri"}),
     "PolicyList": _object(
-        ["total", "page", "pages", "items", "facets", "degraded"], total=INTEGER,
+        ["total", "page", "pages", "items", "facets", "degraded", "expanded"], total=INTEGER,
         page=INTEGER, pages=INTEGER,
         items={"type": "array", "items": _ref("PolicySummary")},
         facets={"type": "object", "description": "field → value → count",
                 "additionalProperties": {"type": "object",
                                          "additionalProperties": INTEGER}},
         degraded={"type": "boolean",
-                  "description": "true when the search engine was unavailable"}),
+                  "description": "true when the search engine was unavailable"},
+        expanded={"type": "array", "description": "words of q that were also searched as "
+                  "Chinese glossary terms (cross-lingual search)",
+                  "items": _object(["typed", "chinese"], typed={"type": "string"},
+                                   chinese={"type": "array", "items": {"type": "string"}})}),
     "Policy": {"allOf": [_ref("PolicySummary"), _object(
         ["body", "summary", "interpretation", "procedure", "region", "effective_from",
          "effective_to", "topics", "industries", "benefit_mode", "eligibility", "is_demo"],

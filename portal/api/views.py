@@ -58,6 +58,7 @@ def policies():
                   for p in results.page.items],
         "facets": results.facets,
         "degraded": results.degraded,
+        "expanded": [{"typed": m.typed, "chinese": m.chinese} for m in results.expanded],
     })
 
 

@@ -1,6 +1,6 @@
 """Mixins and helpers shared by every model."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask_babel import get_locale
 from sqlalchemy import JSON, CheckConstraint, DateTime
@@ -63,3 +63,16 @@ class TranslatableMixin:
     def is_translated(self, field: str, lang: str | None = None) -> bool:
         lang = lang or current_language()
         return lang == "zh" or bool((self.translations or {}).get(lang, {}).get(field))
+
+    def translation_source(self, lang: str | None = None) -> tuple[str, date | None] | None:
+        """``(source, date)`` of this record's ``lang`` translation: source is "human" or
+        "machine"; None in Chinese or where nobody said."""
+        lang = lang or current_language()
+        block = (self.translations or {}).get(lang) if lang != "zh" else None
+        if not block or not block.get("_source"):
+            return None
+        try:
+            made = date.fromisoformat(block.get("_date", ""))
+        except ValueError:
+            made = None
+        return block["_source"], made

@@ -8,13 +8,15 @@ from flask import abort, current_app
 
 from portal.database import like_pattern
 from portal.extensions import db
+from portal.glossary.services import expand
 from portal.labels import LABELS
 from portal.models import POLICY_LEVELS, POLICY_STATUSES, Industry, Policy, Region, Topic
 from portal.models.policies import policy_topic
 from portal.pagination import PER_PAGE, Page
 from search import Query, SearchUnavailable, engine
 from search.base import SORTS
-from search.text import MAX_QUERY, snippet, terms
+from search.glossary import Expansion, Match
+from search.text import MAX_QUERY, snippet
 
 FACETS = ("level", "status", "issuer", "topic", "industry", "region", "year")
 MAX_VALUE = 120
@@ -92,20 +94,24 @@ class PolicyResults:
     snippets: dict[int, str] = field(default_factory=dict)
     facets: dict[str, dict[str, int]] = field(default_factory=dict)  # field → value → count
     degraded: bool = False
+    # Which of the visitor's words were also searched as which Chinese glossary terms.
+    expanded: list[Match] = field(default_factory=list)
 
 
 def search_policies(filters: PolicyFilters, page: int, per_page: int = PER_PAGE
                     ) -> PolicyResults:
+    expansion = expand(filters.q)
     query = Query("policy", filters.q, filters.engine_filters(), FACETS, filters.sort,
-                  offset=(page - 1) * per_page, limit=per_page)
+                  offset=(page - 1) * per_page, limit=per_page, groups=expansion.groups)
     try:
         hits = engine().search(query)
     except SearchUnavailable as exc:
         current_app.logger.warning("search unavailable, answering from the database: %s", exc)
-        return _search_database(filters, page, per_page)
+        return _search_database(filters, expansion, page, per_page)
     rows = {p.id: p for p in db.session.scalars(db.select(Policy).where(Policy.id.in_(hits.ids)))}
     items = [rows[i] for i in hits.ids if i in rows]
-    return PolicyResults(Page(items, page, per_page, hits.total), hits.snippets, hits.facets)
+    return PolicyResults(Page(items, page, per_page, hits.total), hits.snippets, hits.facets,
+                         expanded=expansion.matches)
 
 
 def labelled(counts: dict[str, dict[str, int]]) -> dict[str, list[FacetValue]]:
@@ -136,7 +142,7 @@ def labelled(counts: dict[str, dict[str, int]]) -> dict[str, list[FacetValue]]:
 # --- database fallback ---------------------------------------------------------------
 
 
-def _filtered(filters: PolicyFilters):
+def _filtered(filters: PolicyFilters, expansion: Expansion):
     stmt = db.select(Policy)
     for name in ("level", "status", "issuer"):
         if getattr(filters, name):
@@ -150,21 +156,21 @@ def _filtered(filters: PolicyFilters):
     if filters.year:
         year = int(filters.year)
         stmt = stmt.where(Policy.published.between(date(year, 1, 1), date(year, 12, 31)))
-    for term in terms(filters.q):
-        pattern = like_pattern(term)
-        stmt = stmt.where(db.or_(Policy.title.ilike(pattern, escape="\\"),
-                                 Policy.body.ilike(pattern, escape="\\")))
+    for group in expansion.groups:
+        stmt = stmt.where(db.or_(*(column.ilike(like_pattern(term), escape="\\")
+                                   for term in group for column in (Policy.title, Policy.body))))
     return stmt
 
 
-def _search_database(filters: PolicyFilters, page: int, per_page: int) -> PolicyResults:
+def _search_database(filters: PolicyFilters, expansion: Expansion, page: int, per_page: int
+                     ) -> PolicyResults:
     """Slower and unranked, but it answers while the engine is down."""
-    stmt = _filtered(filters).order_by(Policy.published.desc(), Policy.id.desc())
+    stmt = _filtered(filters, expansion).order_by(Policy.published.desc(), Policy.id.desc())
     result = db.paginate(stmt, page=page, per_page=per_page, error_out=False)
     items = list(result.items)
-    query_terms = terms(filters.q)
+    query_terms = expansion.flat
     snippets = {p.id: snippet(p.body, query_terms) for p in items} if query_terms else {}
-    ids = _filtered(filters).with_only_columns(Policy.id).subquery()
+    ids = _filtered(filters, expansion).with_only_columns(Policy.id).subquery()
     counts = {
         name: dict(db.session.execute(
             db.select(column, db.func.count()).where(Policy.id.in_(db.select(ids)))
@@ -173,7 +179,7 @@ def _search_database(filters: PolicyFilters, page: int, per_page: int) -> Policy
                              ("issuer", Policy.issuer))
     }
     return PolicyResults(Page(items, page, per_page, result.total or 0), snippets, counts,
-                         degraded=True)
+                         degraded=True, expanded=expansion.matches)
 
 
 # --- one policy ----------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from flask import Blueprint, make_response, render_template, request
 
+from portal.glossary import services as glossary
 from portal.pagination import page_arg
 from seed.textclean import heading_level, split_paragraphs
 
@@ -33,8 +34,9 @@ def match():
 def detail(policy_id: int):
     policy = services.get_policy(policy_id)
     paragraphs = [(heading_level(p), p) for p in split_paragraphs(policy.tr("body"))]
+    terms = glossary.terms_in(policy.title, policy.summary, policy.body)
     return render_template("policies/detail.html", policy=policy, paragraphs=paragraphs,
-                           related=services.related(policy))
+                           related=services.related(policy), terms=terms)
 
 
 @bp.get("/feed.xml")

@@ -6,8 +6,10 @@ from flask import current_app
 
 from portal.database import like_pattern
 from portal.extensions import db
+from portal.glossary.services import expand
 from portal.models import Opportunity, Policy, Site
 from search import Query, SearchUnavailable, engine
+from search.glossary import Expansion, Match
 from search.text import snippet, terms
 
 SECTIONS = (("policy", Policy, Policy.title), ("site", Site, Site.name),
@@ -23,30 +25,33 @@ class Section:
     snippets: dict[int, str] = field(default_factory=dict)
 
 
-def search_everything(text: str) -> tuple[list[Section], bool]:
-    """The best few of each kind; ``degraded`` when the database answered instead."""
+def search_everything(text: str) -> tuple[list[Section], bool, list[Match]]:
+    """The best few of each kind; ``degraded`` when the database answered instead; which
+    words were also searched as which Chinese glossary terms."""
     if not terms(text):
-        return [], False
+        return [], False, []
+    expansion = expand(text)
     try:
-        return [_from_engine(kind, model, text) for kind, model, _title in SECTIONS], False
+        return [_from_engine(kind, model, text, expansion)
+                for kind, model, _title in SECTIONS], False, expansion.matches
     except SearchUnavailable as exc:
         current_app.logger.warning("search unavailable, answering from the database: %s", exc)
-        return [_from_database(kind, model, title, text)
-                for kind, model, title in SECTIONS], True
+        return [_from_database(kind, model, title, expansion)
+                for kind, model, title in SECTIONS], True, expansion.matches
 
 
-def _from_engine(kind, model, text) -> Section:
-    hits = engine().search(Query(kind, text, limit=PER_SECTION))
+def _from_engine(kind, model, text, expansion: Expansion) -> Section:
+    hits = engine().search(Query(kind, text, limit=PER_SECTION, groups=expansion.groups))
     rows = {r.id: r for r in db.session.scalars(db.select(model).where(model.id.in_(hits.ids)))}
     return Section(kind, [rows[i] for i in hits.ids if i in rows], hits.total, hits.snippets)
 
 
-def _from_database(kind, model, title, text) -> Section:
+def _from_database(kind, model, title, expansion: Expansion) -> Section:
     stmt = db.select(model)
-    for term in terms(text):
-        stmt = stmt.where(title.ilike(like_pattern(term), escape="\\"))
+    for group in expansion.groups:
+        stmt = stmt.where(db.or_(*(title.ilike(like_pattern(t), escape="\\") for t in group)))
     total = db.session.scalar(stmt.with_only_columns(db.func.count(model.id)))
     items = db.session.scalars(stmt.order_by(model.id.desc()).limit(PER_SECTION)).all()
     body = "body" if hasattr(model, "body") else "description"
     return Section(kind, items, total or 0,
-                   {i.id: snippet(getattr(i, body) or "", terms(text)) for i in items})
+                   {i.id: snippet(getattr(i, body) or "", expansion.flat) for i in items})

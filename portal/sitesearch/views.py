@@ -12,5 +12,6 @@ bp = Blueprint("sitesearch", __name__, url_prefix="/<lang:lang>")
 @bp.get("/search")
 def index():
     q = " ".join(request.args.get("q", "").split())[:MAX_QUERY]
-    sections, degraded = services.search_everything(q)
-    return render_template("sitesearch/index.html", q=q, sections=sections, degraded=degraded)
+    sections, degraded, expanded = services.search_everything(q)
+    return render_template("sitesearch/index.html", q=q, sections=sections, degraded=degraded,
+                           expanded=expanded)

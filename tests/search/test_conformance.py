@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 
 from search import Document, Query
+from search.glossary import Glossary, Term
 
 DOCS = [
     Document("policy", 1, "大同市标准地出让管理办法",
@@ -200,3 +201,63 @@ def test_an_index_from_an_older_schema_is_replaced(tmp_path):
     engine.rebuild(DOCS)
     assert engine.health()["documents"] == len(DOCS)
     assert sorted(p.name for p in tmp_path.iterdir()) == [engine.directory.name]
+
+
+# --- cross-lingual search: translated titles and glossary groups -----------------------
+
+GLOSSARY = Glossary([
+    Term("标准地", {"en": ("standard land",), "ja": ("標準地",), "ko": ("표준지",),
+                   "ru": ("стандартный участок",)}, {"zh": "…", "en": "…"}, "land", True),
+    Term("土地", {"en": ("land",), "ja": ("土地",), "ko": ("토지",), "ru": ("земля",)},
+         {"zh": "…", "en": "…"}, "land", True),
+    Term("人才", {"en": ("talent",), "ja": ("人材",), "ko": ("인재",), "ru": ("кадры",)},
+         {"zh": "…", "en": "…"}, "talent", True),
+    Term("补贴", {"en": ("subsidy", "grant")}, {"zh": "…", "en": "…"}, "benefits",
+         zh_also=("补助",)),
+])
+TRANSLATED = Document("policy", 6, "外资企业服务指南", "为外商投资企业提供全流程服务。",
+                      {"level": "municipal", "status": "in_force"}, date(2026, 2, 1),
+                      translations="Service guide for foreign-invested enterprises\n"
+                                   "外資企業サービスガイド")
+
+
+def grouped(engine, text, **kw):
+    return engine.search(Query("policy", text, groups=GLOSSARY.expand(text).groups, **kw))
+
+
+def test_a_group_matches_any_of_its_alternatives(loaded):
+    hits = loaded.search(Query("policy", "land", groups=[["land", "土地", "用地"]]))
+    assert set(hits.ids) == {1, 2, 4, 5}  # 用地 (1), 土地 (2, 5), land-use (4)
+
+
+def test_every_group_must_match(loaded):
+    groups = [["land", "土地"], ["talent", "人才"]]
+    assert loaded.search(Query("policy", "land talent", groups=groups)).ids == [2]
+
+
+def test_translated_titles_are_searched(loaded):
+    loaded.index([TRANSLATED])
+    assert ids(loaded, "service guide") == [6]
+    assert ids(loaded, "サービスガイド") == [6]
+    assert 6 not in ids(loaded, "standard")
+
+
+def test_english_japanese_korean_and_russian_find_chinese_terms(loaded):
+    for text in ("standard land", "Standard Land", "標準地", "표준지", "표준지를",
+                 "стандартный участок", "стандартного участка"):
+        assert grouped(loaded, text).ids == [1], text  # 标准地, never 标准 … 准地 apart (3)
+    for text in ("talent", "talents", "人材", "인재", "кадры", "кадров"):
+        assert grouped(loaded, text).ids == [2], text
+    assert set(grouped(loaded, "land").ids) == {2, 4, 5}
+    assert set(grouped(loaded, "земли").ids) == {2, 5}
+    assert grouped(loaded, "land talent").ids == [2]
+
+
+def test_snippets_mark_the_chinese_term_found(loaded):
+    hits = grouped(loaded, "talent")
+    assert "<mark>人才</mark>" in hits.snippets[2]
+
+
+def test_facets_follow_a_grouped_query(loaded):
+    hits = grouped(loaded, "land", facets=("status",))
+    assert hits.facets["status"] == {"in_force": 2, "draft": 1}
