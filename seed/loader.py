@@ -35,7 +35,7 @@ from portal.models import (
 )
 from portal.sites import geometry as site_geometry
 from seed import schema
-from seed.textclean import clean_text
+from seed.textclean import clean_text, join_folded
 
 PACKS_DIR = Path(__file__).resolve().parent
 
@@ -95,22 +95,27 @@ def read_pack(name_or_path: str) -> Pack:
 def _stamp_translations(node, sources: dict) -> None:
     """Give every language block of every record its ``_source`` and ``_date`` (the pack's
     default for the language where the block names none), so pages can say which
-    translations a machine made."""
+    translations a machine made; and join lines that YAML folding split with a space."""
     if isinstance(node, list):
-        for item in node:
-            _stamp_translations(item, sources)
+        for i, item in enumerate(node):
+            if isinstance(item, str):
+                node[i] = join_folded(item)
+            else:
+                _stamp_translations(item, sources)
         return
     if not isinstance(node, dict):
         return
     for key, value in node.items():
+        if isinstance(value, str):
+            node[key] = join_folded(value)
+            continue
         if key == "translations" and isinstance(value, dict):
             for lang, block in value.items():
                 default = sources.get(lang)
                 if isinstance(block, dict) and default:
                     block.setdefault("_source", default["source"])
                     block.setdefault("_date", str(default["date"]))
-        else:
-            _stamp_translations(value, sources)
+        _stamp_translations(value, sources)
 
 
 def _parse(file: Path):

@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections import Counter
 
-__all__ = ["clean_text", "heading_level", "split_paragraphs"]
+__all__ = ["clean_text", "heading_level", "join_folded", "split_paragraphs"]
 
 _CN_DIGITS = "一二三四五六七八九十百零〇"
 
@@ -360,3 +360,14 @@ def _is_wide(ch: str) -> bool:
 def _display_width(text: str) -> int:
     """Width in half-width cells, which is what a print column is measured in."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WFA" else 1 for ch in text)
+
+
+# Han, kana, CJK and full-width punctuation: scripts written without spaces between words.
+_UNSPACED = r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]"
+_FOLD_SPACE = re.compile(rf"(?<={_UNSPACED}) (?={_UNSPACED})")
+
+
+def join_folded(text: str) -> str:
+    """Drop the space a YAML folded scalar (``>-``) puts where it joins two lines of Chinese
+    or Japanese (北京研发、 大同制造). Spaces next to Latin letters, digits or Hangul stay."""
+    return _FOLD_SPACE.sub("", text) if " " in text else text

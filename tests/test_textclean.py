@@ -476,3 +476,13 @@ def test_split_paragraphs_tolerates_extra_blank_lines():
 )
 def test_heading_level(paragraph, level):
     assert heading_level(paragraph) == level
+
+
+def test_folded_yaml_lines_join_without_a_space_in_chinese_and_japanese():
+    from seed.textclean import join_folded
+
+    assert join_folded("北京研发、 大同制造") == "北京研发、大同制造"
+    assert join_folded("標準地の 出让") == "標準地の出让"
+    assert join_folded("AI 芯片 2026 年") == "AI 芯片 2026 年"
+    assert join_folded("다퉁시 인민정부") == "다퉁시 인민정부"
+    assert join_folded("Datong city") == "Datong city"
