@@ -9,7 +9,8 @@ must match, as plain terms must.
 Latin and Cyrillic words are compared by their Snowball stems, so "lands" finds land and
 "земли" finds земля; a phrase of up to ``MAX_WORDS`` words is matched longest first. Japanese
 and Korean glue particles to words: a term matches when it is a glossary form, or a form
-followed by one of a few particles. Chinese terms are searched as typed, never expanded.
+followed by one of a few particles; Korean compounds match with or without their spaces
+(산업 체인, 산업체인). Chinese terms are searched as typed, never expanded.
 """
 
 import re
@@ -27,6 +28,7 @@ MAX_ALTERNATIVES = 12  # Chinese terms one group may expand into
 _WORD = re.compile(r"\w+")
 _LATIN = re.compile(r"[a-z]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _FLEETING = re.compile(r"([бвгджзклмнпрстфхцчшщ])[оеё]([бвгджзклмнпрстфхцчшщ])$")
 # Particles a Japanese or Korean visitor may leave on a noun, longest first.
 _PARTICLES = sorted(["の", "を", "は", "が", "に", "で", "と", "へ", "から", "まで",
@@ -109,8 +111,10 @@ class Glossary:
             for lang in FOREIGN:
                 for form in term.forms.get(lang, ()):
                     key = words_key(form)
-                    if key and term not in self._forms.setdefault(key, []):
-                        self._forms[key].append(term)
+                    keys = [key, ("".join(key),)] if lang == "ko" and len(key) > 1 else [key]
+                    for k in keys:
+                        if k and term not in self._forms.setdefault(k, []):
+                            self._forms[k].append(term)
 
     def __len__(self) -> int:
         return len(self.terms)
@@ -125,6 +129,8 @@ class Glossary:
 
     def _lookup(self, words: list[str]) -> list[Term]:
         found = self._forms.get(tuple(_stem(w) for w in words), [])
+        if not found and len(words) > 1 and all(_HANGUL.search(w) for w in words):
+            found = self._forms.get(("".join(words),), [])  # Korean spaces compounds freely
         if found or len(words) != 1:
             return found
         word = words[0]

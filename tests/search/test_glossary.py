@@ -81,3 +81,11 @@ def test_odd_queries_expand_without_error(text):
 
 def test_plain_is_one_group_per_term():
     assert plain("土地 land").groups == [["土地"], ["land"]]
+
+
+def test_korean_compounds_match_with_or_without_spaces():
+    glossary = Glossary([Term("产业链", {"ko": ("산업체인",)}, NOTE, "industry-chain"),
+                         Term("氢能", {"ko": ("수소 에너지",)}, NOTE, "energy")])
+    assert glossary.expand("산업 체인").groups == [["산업 체인", "产业链"]]
+    assert glossary.expand("수소에너지").groups == [["수소에너지", "氢能"]]
+    assert glossary.expand("수소 에너지").groups == [["수소 에너지", "氢能"]]
