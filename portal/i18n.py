@@ -118,6 +118,11 @@ def format_number(value) -> str:
             return format_scientific(value)
 
 
+def list_separator() -> str:
+    """Between the items of an inline list: 、 in Chinese and Japanese, a comma elsewhere."""
+    return "、" if current_lang() in ("zh", "ja") else ", "
+
+
 def format_percent(value) -> str:
     """A figure stored in percent (83.52) the locale's way: 83.52%, 83,52 %."""
     if value is None:
@@ -201,6 +206,7 @@ def _template_globals() -> dict:
         "switch_language_url": switch_language_url,
         "format_number": format_number,
         "format_percent": format_percent,
+        "list_separator": list_separator,
         "format_date": format_date,
         "format_datetime": format_datetime,
         "portal_region_name": portal_region_name,

@@ -127,11 +127,17 @@ def test_issuer_and_document_number_keep_chinese_with_a_translation_beside(site_
                                                                           site_db):
     policy = _policy(site_db, key="seed-000")
     html = site_client.get(f"/en/policies/{policy.id}").get_data(as_text=True)
-    assert f'<span lang="zh-Hans">{policy.issuer}</span> <span class="beside">' in html
-    assert "Datong Municipal People" in html
-    assert f'<span lang="zh-Hans">{policy.doc_number}</span>' in html
+    assert (f'<span lang="zh-Hans">{policy.issuer}</span> <span class="beside" lang="en">'
+            "（Datong Municipal People&#39;s Government）</span>") in html
+    assert re.search(rf'<span lang="zh-Hans">{policy.doc_number}</span> '
+                     r'<span class="beside" lang="en">（[^<]*Datong[^<]*）</span>', html)
     zh = site_client.get(f"/zh/policies/{policy.id}").get_data(as_text=True)
     assert 'class="beside"' not in zh
+    # Korean has its own name; Japanese writes it as the Chinese does, so nothing is repeated
+    ko = site_client.get(f"/ko/policies/{policy.id}").get_data(as_text=True)
+    assert '<span class="beside" lang="ko">（다퉁시 인민정부）</span>' in ko
+    ja = site_client.get(f"/ja/policies/{policy.id}").get_data(as_text=True)
+    assert f'<span lang="zh-Hans">{policy.issuer}</span> <span class="beside"' not in ja
 
 
 def test_policy_body_is_marked_as_the_chinese_original(site_client, site_db):

@@ -38,15 +38,31 @@ def expand(text: str) -> Expansion:
     return glossary().expand(text)
 
 
-def issuer_name(issuer: str, lang: str) -> str:
-    return glossary().name_of(issuer.strip(), lang) if issuer else ""
+def translation_of(chinese: str, lang: str) -> tuple[str, str] | None:
+    """``(text, language)`` to show beside a Chinese name: the glossary's name in ``lang``,
+    else its English one; None in Chinese, for unknown names, or where the translation would
+    only repeat the Chinese (Japanese often writes an office's name the same way)."""
+    term = glossary().get((chinese or "").strip())
+    if term is None or lang == "zh":
+        return None
+    for code in (lang, "en"):
+        name = term.name(code)
+        if name and name != term.zh:
+            return name, code
+        if name:
+            return None
+    return None
 
 
-def doc_number_name(doc_number: str, lang: str) -> str:
+def issuer_name(issuer: str, lang: str) -> tuple[str, str] | None:
+    return translation_of(issuer, lang)
+
+
+def doc_number_name(doc_number: str, lang: str) -> tuple[str, str] | None:
     """What the series of a document number means (同政发 → the city government's
-    documents), or empty."""
+    documents)."""
     match = _DOC_PREFIX.match(doc_number or "")
-    return glossary().name_of(match.group(1), lang) if match else ""
+    return translation_of(match.group(1), lang) if match else None
 
 
 def terms_in(*texts: str, limit: int = MAX_TERMS_PER_PAGE) -> list[Term]:

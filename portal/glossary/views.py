@@ -2,6 +2,7 @@
 
 from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from search.text import MAX_QUERY
 
@@ -43,15 +44,15 @@ def index():
 
 
 @bp.app_template_global()
-def issuer_name(issuer: str) -> str:
-    """The glossary's name for a Chinese issuer in the page's language, shown beside it."""
-    from portal.i18n import current_lang
+def beside(chinese: str, kind: str = "name") -> Markup:
+    """The glossary's translation of a Chinese issuer (``kind="name"``) or document number
+    (``kind="doc_number"``), in brackets after it; empty where there is none."""
+    from portal.i18n import HTML_LANG, current_lang
 
-    return services.issuer_name(issuer, current_lang())
-
-
-@bp.app_template_global()
-def doc_number_name(doc_number: str) -> str:
-    from portal.i18n import current_lang
-
-    return services.doc_number_name(doc_number, current_lang())
+    lang = current_lang()
+    found = (services.doc_number_name if kind == "doc_number" else services.issuer_name)(
+        chinese, lang)
+    if not found:
+        return Markup("")
+    text, code = found
+    return Markup(' <span class="beside" lang="{}">（{}）</span>').format(HTML_LANG[code], text)
