@@ -16,6 +16,7 @@ BLUEPRINTS = (
     "portal.tracking.views",
     "portal.services_chain.views",
     "portal.sitesearch.views",
+    "portal.glossary.views",
     "portal.admin.views",
     "portal.admin.audit",
     "portal.admin.users",
@@ -28,6 +29,7 @@ BLUEPRINTS = (
     "portal.admin.stats",
     "portal.api.views",
     "portal.meta.views",
+    "portal.preferences",
 )
 
 

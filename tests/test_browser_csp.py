@@ -211,6 +211,8 @@ def test_public_pages_under_the_csp(live_server, context, site_app, examples,  #
             (f"/{lang}/demands/new", None),
             (f"/{lang}/complaints/new", None),
             (f"/{lang}/track", None),
+            (f"/{lang}/glossary", None),
+            (f"/{lang}/glossary?q=land", None),
         ]:
             visitor.visit(path, ready=ready)
         visitor.visit(f"/{lang}/sites/match?min_area=abc", status=None)  # a field message
@@ -242,6 +244,13 @@ def test_public_pages_under_the_csp(live_server, context, site_app, examples,  #
         answer = visitor.submit("access_code", {"ticket": demand[0],
                                                 "access_code": "AAAA-AAAA-AAAA-AAAA"})
         assert answer.status == 404
+
+    # Elder mode: switched on, its pages under the same policy, switched off again.
+    visitor.visit("/display/elder?next=/zh/policies/")
+    assert visitor.page.evaluate("document.documentElement.classList.contains('elder')")
+    visitor.visit(f"/en/sites/{e['parcel']}", ready=INSET_DRAWN)
+    visitor.visit("/display/standard?next=/zh/")
+    assert not visitor.page.evaluate("document.documentElement.classList.contains('elder')")
 
     # The site sheet's print button works without its old onclick attribute.
     visitor.visit(f"/zh/sites/{e['parcel']}", ready=INSET_DRAWN)

@@ -46,7 +46,7 @@ def healthz():
 
 @bp.get("/robots.txt")
 def robots():
-    lines = ["User-agent: *", "Disallow: /admin/", "Disallow: /api/",
+    lines = ["User-agent: *", "Disallow: /admin/", "Disallow: /api/", "Disallow: /display/",
              f"Sitemap: {url_for('meta.sitemap', _external=True)}"]
     return Response("\n".join(lines) + "\n", mimetype="text/plain")
 
@@ -57,7 +57,7 @@ def sitemap():
     for lang in LANGUAGES:
         pages += [url_for(e, lang=lang, _external=True) for e in (
             "showcase.home", "showcase.environment", "policies.index", "sites.index",
-            "opportunities.index", "services_chain.index")]
+            "opportunities.index", "services_chain.index", "glossary.index")]
         pages += [url_for("showcase.region", lang=lang, slug=s, _external=True)
                   for s in db.session.scalars(db.select(Region.slug))]
         pages += [url_for("showcase.industry", lang=lang, slug=s, _external=True)
