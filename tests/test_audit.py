@@ -250,11 +250,14 @@ def test_viewing_is_itself_audited(client, app):
 def test_other_roles_get_404_as_if_it_did_not_exist(client, app, role):
     _user(app, email=f"{role}@example.gov.cn", role=role)
     _sign_in(client, app, f"{role}@example.gov.cn")
+    def page(response):  # the display switch links back to the page itself: not compared
+        return re.sub(r'href="/display/[^"]*"', "", response.get_data(as_text=True))
+
     for path in ("/admin/audit/", "/admin/audit/export.csv?action=login"):
         response = client.get(path)
         assert response.status_code == 404
-        assert response.get_data(as_text=True) == client.get(
-            "/admin/no-such-page").get_data(as_text=True).replace("/admin/no-such-page", path)
+        assert page(response) == page(client.get("/admin/no-such-page")).replace(
+            "/admin/no-such-page", path.split("?")[0])
     assert "/admin/audit/" not in client.get("/admin/").get_data(as_text=True)
     assert _count(app, action="view_audit") == 0 and _count(app, action="export") == 0
 
