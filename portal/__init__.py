@@ -47,6 +47,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_requests(app)
     register_security(app)
     register_search(app)
+    register_content(app)
     register_maps(app)
     register_blueprints(app)
     register_errors(app)
@@ -103,6 +104,14 @@ def register_search(app: Flask) -> None:
 
     indexing.register()
     app.after_request(indexing.catch_up)
+
+
+def register_content(app: Flask) -> None:
+    """Public pages see live records only; the clock publishes, expires and closes."""
+    from portal.content import schedule, workflow
+
+    workflow.register(app)
+    app.after_request(schedule.tick)
 
 
 def register_maps(app: Flask) -> None:

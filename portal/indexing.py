@@ -16,6 +16,7 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
+from portal.content.workflow import live
 from portal.extensions import db
 from portal.models import Opportunity, OutboxJob, Policy, Region, Site, utcnow
 from search import Document, SearchUnavailable, engine
@@ -74,12 +75,14 @@ def opportunity_document(item: Opportunity) -> Document:
 
 BUILDERS = {"policy": policy_document, "site": site_document,
             "opportunity": opportunity_document}
+# Only live records are indexed: a draft, a submission, an archived record or one published
+# for later is not (drain removes it when it stops being live).
 LOADERS = {
-    "policy": lambda: select(Policy).options(
+    "policy": lambda: select(Policy).where(live(Policy)).options(
         selectinload(Policy.topics), selectinload(Policy.industries),
         selectinload(Policy.region)),
-    "site": lambda: select(Site).options(selectinload(Site.region)),
-    "opportunity": lambda: select(Opportunity).options(
+    "site": lambda: select(Site).where(live(Site)).options(selectinload(Site.region)),
+    "opportunity": lambda: select(Opportunity).where(live(Opportunity)).options(
         selectinload(Opportunity.region), selectinload(Opportunity.industry)),
 }
 

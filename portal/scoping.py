@@ -3,7 +3,9 @@
 Every staff query, count, export, search and download of tickets goes through ``scoped``:
 admins and the city bureau see everything; county, district and zone staff their region and
 the zones within it, and a ticket proposed to them for transfer (流转) until it is settled;
-department staff the complaints addressed to their department and nothing else. Outside
+department staff the complaints addressed to their department and nothing else. Policies,
+sites and opportunities follow the same lines: region staff edit their region's records (and
+its zones'), the bureau and admins all of them, departments none. Outside
 one's scope a record does not exist (404), as in FixMyStreet's body-permission checks: it is
 never a filtered-out row that still counts.
 """
@@ -11,11 +13,12 @@ never a filtered-out row that still counts.
 from sqlalchemy import false, or_
 
 from portal.extensions import db
-from portal.models import Complaint, Demand, Transfer, User
+from portal.models import Complaint, Demand, Opportunity, Policy, Site, Transfer, User
 
 
 def scoped(user: User, model, stmt):
-    """``stmt`` (a select over ``model``, a Demand or Complaint) narrowed to ``user``'s scope."""
+    """``stmt`` (a select over ``model``: a Demand or Complaint, or a staff-published record —
+    Policy, Site, Opportunity) narrowed to ``user``'s scope."""
     if user is None or not user.is_authenticated or not user.active:
         return stmt.where(false())
     if user.role in ("admin", "bureau"):
@@ -24,6 +27,8 @@ def scoped(user: User, model, stmt):
         from portal.sites.services import region_ids
 
         ids = region_ids(user.region.slug)
+        if model in (Policy, Site, Opportunity):  # content: the region's own records
+            return stmt.where(model.region_id.in_(ids))
         # A ticket proposed to the region (流转待接收) opens for it until it is answered.
         column = Transfer.demand_id if model is Demand else Transfer.complaint_id
         incoming = db.select(column).where(column.is_not(None), Transfer.to_region_id.in_(ids),

@@ -33,8 +33,7 @@ from portal.models import (
     Topic,
     Track,
 )
-from portal.sites import geometry as site_geometry
-from seed import schema
+from seed import rules, schema
 from seed.textclean import clean_text, join_folded
 
 PACKS_DIR = Path(__file__).resolve().parent
@@ -144,35 +143,11 @@ def _record_label(content, path) -> str | None:
 
 
 def _field_label(path) -> str | None:
-    names = [str(p) for p in path if not isinstance(p, int)]
-    names = [n for n in names if n not in ("features", "properties")]
-    return ".".join(names) or None
+    return rules.field_label(path)
 
 
 def _problem(error: jsonschema.ValidationError) -> str:
-    v, value = error.validator, error.validator_value
-    if v == "required":
-        missing = [name for name in value if name not in (error.instance or {})]
-        return _("缺少必填字段 %(name)s", name=", ".join(missing))
-    if v == "minimum":
-        return _("值 %(value)s 小于允许的最小值 %(min)s", value=error.instance, min=value)
-    if v == "maximum":
-        return _("值 %(value)s 大于允许的最大值 %(max)s", value=error.instance, max=value)
-    if v == "minItems":
-        return _("至少需要 %(n)d 项，实际 %(actual)d 项", n=value, actual=len(error.instance))
-    if v == "minLength":
-        return _("不能为空")
-    if v in ("enum", "const"):
-        allowed = ", ".join(map(str, value if v == "enum" else [value]))
-        return _("值 %(value)s 不在允许范围内（%(allowed)s）", value=error.instance,
-                 allowed=allowed)
-    if v == "type":
-        return _("类型应为 %(type)s", type=value)
-    if v == "pattern":
-        return _("值 %(value)s 格式不正确", value=error.instance)
-    if v == "additionalProperties":
-        return _("包含未定义的字段：%(detail)s", detail=error.message)
-    return error.message
+    return rules.problem_text(error)
 
 
 def _validate(file: Path, content, file_schema: dict) -> None:
@@ -232,40 +207,32 @@ def _check_references(pack: Pack) -> None:
         need("industries.yaml", label, "track", ind.get("track"), tracks)
         for leader in ind.get("leaders", []):
             need("industries.yaml", label, "leaders.region", leader.get("region"), region_slugs)
+    known = rules.Known(regions=dict.fromkeys(region_slugs), topics=dict.fromkeys(topics),
+                        industries=dict.fromkeys(industries), boundaries=boundaries)
+
+    def first_problem(file: str, label: str, kind: str, record: dict) -> None:
+        """The per-record rules the back office and the importer apply too."""
+        found = rules.check(kind, record, known)
+        if found:
+            raise PackError(str(root / file), label, found[0].field, found[0].message)
+
     policies = d["policies.yaml"]
     _check_unique(str(root / "policies.yaml"), policies, "key")
     for i, p in enumerate(policies):
         label = f"{p['key']} (#{i + 1})"
-        need("policies.yaml", label, "region", p.get("region"), region_slugs)
-        for slug in p.get("topics", []):
-            need("policies.yaml", label, "topics", slug, topics)
-        for slug in p.get("industries", []):
-            need("policies.yaml", label, "industries", slug, industries)
         if p.get("body_file") and not (root / p["body_file"]).is_file():
             raise PackError(str(root / "policies.yaml"), label, "body_file", _("文件不存在"))
-        _check_dates(root / "policies.yaml", label, p, "effective_from", "effective_to")
+        first_problem("policies.yaml", label, "policy", p)
     features = _features(pack, "sites.geojson")
     _check_unique(str(root / "sites.geojson"), [f["properties"] for f in features], "key")
     for i, feature in enumerate(features):
         props = feature["properties"]
-        label = f"{props['key']} (#{i + 1})"
-        file = root / "sites.geojson"
-        need("sites.geojson", label, "region", props["region"], region_slugs)
-        try:
-            geom = site_geometry.parse(feature["geometry"], props["kind"])
-            site_geometry.check_within(geom, boundaries.get(props["region"]), props["region"])
-        except site_geometry.GeometryError as exc:
-            raise PackError(str(file), label, "geometry", str(exc)) from exc
-        if (props.get("min_plot_ratio") is not None and props.get("max_plot_ratio") is not None
-                and props["max_plot_ratio"] < props["min_plot_ratio"]):
-            raise PackError(str(file), label, "max_plot_ratio", _("容积率上限小于下限"))
+        first_problem("sites.geojson", f"{props['key']} (#{i + 1})", "site",
+                      {**props, "geometry": feature["geometry"]})
     opportunities = d["opportunities.yaml"]
     _check_unique(str(root / "opportunities.yaml"), opportunities, "key")
     for i, o in enumerate(opportunities):
-        label = f"{o['key']} (#{i + 1})"
-        need("opportunities.yaml", label, "region", o.get("region"), region_slugs)
-        need("opportunities.yaml", label, "industry", o.get("industry"), industries)
-        _check_dates(root / "opportunities.yaml", label, o, "published", "deadline")
+        first_problem("opportunities.yaml", f"{o['key']} (#{i + 1})", "opportunity", o)
     _check_unique(str(root / "departments.yaml"), d["departments.yaml"], "slug")
     for i, dep in enumerate(d["departments.yaml"]):
         need("departments.yaml", f"{dep['slug']} (#{i + 1})", "region", dep.get("region"),
@@ -284,18 +251,6 @@ def _check_references(pack: Pack) -> None:
         need("batch_figures.yaml", f"{b['key']} (#{i + 1})", "region", b.get("region"),
              region_slugs)
     need("pack.yaml", None, "root", d["pack.yaml"]["root"], region_slugs)
-
-
-def _check_dates(file: Path, label: str, record: dict, first: str, last: str) -> None:
-    for field in (first, last):
-        if record.get(field):
-            try:
-                date.fromisoformat(record[field])
-            except ValueError as exc:
-                raise PackError(str(file), label, field, _("日期无效")) from exc
-    if record.get(first) and record.get(last) and record[last] < record[first]:
-        raise PackError(str(file), label, last,
-                        _("%(last)s 早于 %(first)s", last=last, first=first))
 
 
 def _valid_shape(file: Path, label: str, geometry: dict):
@@ -362,34 +317,16 @@ def _write(pack: Pack) -> None:
         for t in d["topics.yaml"]
     }
     db.session.flush()
+    known = rules.Known(regions, topics, industries)
     for p in d["policies.yaml"]:
         body = p.get("body") or clean_text((pack.path / p["body_file"]).read_text("utf-8"))
-        _upsert(Policy, {"key": p["key"]}, {
-            "title": p["title"], "doc_number": p.get("doc_number", ""), "issuer": p["issuer"],
-            "level": p["level"], "region": regions.get(p.get("region")),
-            "published": _day(p["published"]), "effective_from": _day(p.get("effective_from")),
-            "effective_to": _day(p.get("effective_to")), "status": p["status"],
-            "summary": p.get("summary", ""), "body": body,
-            "interpretation": p.get("interpretation", ""), "procedure": p.get("procedure", ""),
-            "benefit_mode": p.get("benefit_mode", ""), "eligibility": p.get("eligibility", []),
-            "attachments": p.get("attachments", []),
-            "source_url": p.get("source_url", ""), "source_note": p.get("source_note", ""),
-            "is_demo": p.get("is_demo", False), "translations": p.get("translations", {}),
-            "topics": [topics[s] for s in p.get("topics", [])],
-            "industries": [industries[s] for s in p.get("industries", [])],
-        })
+        record = {k: v for k, v in p.items() if k != "body_file"} | {"body": body}
+        _write_content("policy", Policy, record, known)
     for feature in _features(pack, "sites.geojson"):
-        _write_site(feature, regions)
+        _write_content("site", Site, {**feature["properties"], "geometry": feature["geometry"]},
+                       known)
     for o in d["opportunities.yaml"]:
-        _upsert(Opportunity, {"key": o["key"]}, {
-            "kind": o["kind"], "title": o["title"], "summary": o.get("summary", ""),
-            "body": o.get("body", ""), "region": regions.get(o.get("region")),
-            "industry": industries.get(o.get("industry")), "amount_wan": o.get("amount_wan"),
-            "publisher": o.get("publisher", ""), "contact_name": o.get("contact_name", ""),
-            "contact_phone": o.get("contact_phone", ""), "published": _day(o["published"]),
-            "deadline": _day(o.get("deadline")), "status": o.get("status", "open"),
-            "is_demo": o.get("is_demo", False), "translations": o.get("translations", {}),
-        })
+        _write_content("opportunity", Opportunity, o, known)
     for i, b in enumerate(d["batch_figures.yaml"]):
         _upsert(BatchFigure, {"key": b["key"]}, {
             "area": b["area"], "region": regions.get(b.get("region")), "period": b["period"],
@@ -479,31 +416,19 @@ def _write_industries(records, tracks, regions) -> dict[str, Industry]:
     return industries
 
 
-SITE_FIELDS = (
-    "kind", "name", "address", "description", "land_use", "area_mu", "floor_area_m2",
-    "land_price_wan_per_mu", "rent_yuan_m2_month", "sale_price_yuan_m2", "power_kva",
-    "floor_load_kn_m2", "ceiling_height_m", "floors", "min_investment_wan_per_mu",
-    "min_tax_wan_per_mu", "min_plot_ratio", "max_plot_ratio", "min_building_coverage",
-    "max_energy_t_per_wan", "contact_name", "contact_phone",
-)
-SITE_DEFAULTS = {"address": "", "description": "", "contact_name": "", "contact_phone": ""}
+def _write_content(kind: str, model, record: dict, known: rules.Known):
+    """A policy, site or opportunity of the pack, with a "load" version when it changed.
+    A record staff have edited since (its latest version is theirs) is left as they made it:
+    the back office owns it now."""
+    from portal.content import versions
 
-
-def _write_site(feature: dict, regions: dict[str, Region]) -> Site:
-    props = feature["properties"]
-    geom = shape(feature["geometry"])
-    point = geom.representative_point()
-    values = {name: props.get(name, SITE_DEFAULTS.get(name)) for name in SITE_FIELDS}
-    values.update({
-        "drawn_area_mu": site_geometry.area_mu(geom) if props["kind"] == "parcel" else None,
-        "region": regions[props["region"]],
-        "geometry": feature["geometry"],
-        "latitude": point.y,
-        "longitude": point.x,
-        "readiness": props.get("readiness", []),
-        "availability": props.get("availability", "available"),
-        "available_from": _day(props.get("available_from")),
-        "is_demo": props.get("is_demo", False),
-        "translations": props.get("translations", {}),
-    })
-    return _upsert(Site, {"key": props["key"]}, values)
+    row = db.session.scalars(db.select(model).filter_by(key=record["key"])).one_or_none()
+    if row is not None and versions.edited_by_staff(kind, row.id):
+        return row
+    if row is None:
+        row = model(key=record["key"], publication="published")
+        db.session.add(row)
+    for name, value in rules.values(kind, record, known).items():
+        setattr(row, name, value)
+    versions.record(kind, row, "load", only_if_changed=True)
+    return row

@@ -203,6 +203,7 @@ POLICIES = _records({
         "effective_from": _DATE,
         "effective_to": _DATE,
         "status": {"enum": ["in_force", "expired", "draft"]},
+        "comment_until": _DATE,
         "topics": {"type": "array", "items": _SLUG},
         "industries": {"type": "array", "items": _SLUG},
         "summary": _TEXT,

@@ -70,6 +70,7 @@ def make_app(url: str, tmp: Path, **overrides):
         "LIMITS_ON": False,
         "WTF_CSRF_ENABLED": False,
         "SEARCH_CATCH_UP": 0,  # tests drain explicitly; test_search_outbox turns it on
+        "CONTENT_TICK": 0,  # tests apply scheduled publishing explicitly
         "SERVER_NAME": "portal.test",
     }
     config.update(overrides)

@@ -145,7 +145,7 @@ def match_sites():
 
 @bp.get("/sites/<id:site_id>")
 def site(site_id: int):
-    item = db.session.get(Site, site_id) or abort(404)
+    item = db.session.scalar(db.select(Site).filter_by(id=site_id)) or abort(404)
     return jsonify(serializers.site_full(item))
 
 

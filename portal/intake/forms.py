@@ -160,13 +160,13 @@ class DemandForm(SubmissionForm):
             raise ValidationError(_l("输入企业在注册地的注册号"))
 
     def validate_site(self, field):
-        if field.data is not None and (not 0 < field.data < 2**31
-                                       or db.session.get(Site, field.data) is None):
+        if field.data is not None and (not 0 < field.data < 2**31 or db.session.scalar(
+                db.select(Site.id).filter_by(id=field.data)) is None):
             raise ValidationError(_l("所选载体不存在，请从载体页面重新进入"))
 
     def validate_opportunity(self, field):
-        if field.data is not None and (not 0 < field.data < 2**31
-                                       or db.session.get(Opportunity, field.data) is None):
+        if field.data is not None and (not 0 < field.data < 2**31 or db.session.scalar(
+                db.select(Opportunity.id).filter_by(id=field.data)) is None):
             raise ValidationError(_l("所选机会不存在，请从机会页面重新进入"))
 
     def record_values(self) -> dict:

@@ -9,6 +9,7 @@ from .cases import (
     RoutingRule,
     Transfer,
 )
+from .content import CONTENT_ACTIONS, PUBLICATION_STATES, ContentVersion, PublishableMixin
 from .industries import CHAIN_STAGES, ChainLeader, ChainNode, Industry, Track
 from .intake import (
     COMPLAINT_CATEGORIES,
@@ -33,6 +34,7 @@ __all__ = [
     "COMPLAINT_FLOW", "COMPLAINT_STATUSES", "DEMAND_FLOW", "DEMAND_STATUSES", "LAND_USES",
     "OPPORTUNITY_KINDS", "OPPORTUNITY_STATUSES", "POLICY_LEVELS", "POLICY_STATUSES",
     "READINESS_ITEMS", "REGION_KINDS", "ROLES", "SERVICE_CATEGORIES", "SITE_KINDS",
+    "CONTENT_ACTIONS", "PUBLICATION_STATES", "ContentVersion", "PublishableMixin",
     "Attachment", "AuditEvent", "BatchFigure", "ChainLeader", "ChainNode", "Complaint", "Demand",
     "Department", "RateLimitCounter", "PROJECT_STAGES", "TRANSFER_STATUSES", "Project",
     "ResponseTemplate", "RoutingRule", "Transfer",

@@ -9,14 +9,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.extensions import db
 
 from .base import TimestampMixin, TranslatableMixin, check_in, non_negative
+from .content import PublishableMixin, publication_check
 
 OPPORTUNITY_KINDS = ("scene", "project", "challenge", "capability", "demand")
 OPPORTUNITY_STATUSES = ("open", "closed")
 
 
-class Opportunity(TimestampMixin, TranslatableMixin, db.Model):
+class Opportunity(PublishableMixin, TimestampMixin, TranslatableMixin, db.Model):
     __tablename__ = "opportunity"
     __table_args__ = (
+        publication_check("opportunity"),
         check_in("kind", OPPORTUNITY_KINDS),
         check_in("status", OPPORTUNITY_STATUSES),
         CheckConstraint("length(title) > 0", name="title_present"),

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.extensions import db
 
 from .base import TimestampMixin, TranslatableMixin, check_in
+from .content import PublishableMixin, publication_check
 
 POLICY_LEVELS = ("national", "provincial", "municipal", "county", "zone")
 POLICY_STATUSES = ("in_force", "expired", "draft")
@@ -48,9 +49,10 @@ class Topic(TranslatableMixin, db.Model):
     name: Mapped[str] = mapped_column(String(120))
 
 
-class Policy(TimestampMixin, TranslatableMixin, db.Model):
+class Policy(PublishableMixin, TimestampMixin, TranslatableMixin, db.Model):
     __tablename__ = "policy"
     __table_args__ = (
+        publication_check("policy"),
         check_in("level", POLICY_LEVELS),
         check_in("status", POLICY_STATUSES),
         check_in("benefit_mode", BENEFIT_MODES),
@@ -85,6 +87,8 @@ class Policy(TimestampMixin, TranslatableMixin, db.Model):
     source_url: Mapped[str] = mapped_column(String(500), default="")
     source_note: Mapped[str] = mapped_column(Text, default="")
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A draft for comment (status "draft") takes comments until this day.
+    comment_until: Mapped[date | None] = mapped_column(Date)
 
     region = relationship("Region")
     topics: Mapped[list[Topic]] = relationship(secondary=policy_topic, order_by=Topic.slug)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.extensions import db
 
 from .base import TimestampMixin, TranslatableMixin, check_in, non_negative
+from .content import PublishableMixin, publication_check
 
 SITE_KINDS = ("parcel", "factory", "office", "warehouse", "incubator")
 CARRIER_KINDS = SITE_KINDS[1:]
@@ -29,9 +30,10 @@ READINESS_ITEMS = ("road", "water", "drainage", "power", "telecom", "gas", "heat
 MU_IN_M2 = 666.6667
 
 
-class Site(TimestampMixin, TranslatableMixin, db.Model):
+class Site(PublishableMixin, TimestampMixin, TranslatableMixin, db.Model):
     __tablename__ = "site"
     __table_args__ = (
+        publication_check("site"),
         check_in("kind", SITE_KINDS),
         check_in("land_use", LAND_USES),
         check_in("availability", AVAILABILITY),

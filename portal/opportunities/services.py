@@ -23,7 +23,7 @@ def kind_counts() -> dict[str, int]:
 
 
 def get_opportunity(item_id: int) -> Opportunity:
-    item = db.session.get(Opportunity, item_id)
+    item = db.session.scalar(db.select(Opportunity).filter_by(id=item_id))
     if item is None:
         abort(404)
     return item

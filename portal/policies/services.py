@@ -186,7 +186,7 @@ def _search_database(filters: PolicyFilters, expansion: Expansion, page: int, pe
 
 
 def get_policy(policy_id: int) -> Policy:
-    policy = db.session.get(Policy, policy_id)
+    policy = db.session.scalar(db.select(Policy).filter_by(id=policy_id))
     if policy is None:
         abort(404)
     return policy

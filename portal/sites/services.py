@@ -190,7 +190,7 @@ def clusters(filters: SiteFilters, bbox) -> list[dict] | None:
 
 
 def get_site(site_id: int) -> Site:
-    site = db.session.get(Site, site_id)
+    site = db.session.scalar(db.select(Site).filter_by(id=site_id))
     if site is None:
         abort(404)
     return site
