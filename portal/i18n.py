@@ -118,6 +118,15 @@ def format_number(value) -> str:
             return format_scientific(value)
 
 
+def china_today():
+    """Today in China (Asia/Shanghai), by the publishing clock."""
+    from datetime import timedelta, timezone
+
+    from portal.content.workflow import now
+
+    return now().astimezone(timezone(timedelta(hours=8))).date()
+
+
 def list_separator() -> str:
     """Between the items of an inline list: 、 in Chinese and Japanese, a comma elsewhere."""
     return "、" if current_lang() in ("zh", "ja") else ", "
@@ -207,6 +216,7 @@ def _template_globals() -> dict:
         "format_number": format_number,
         "format_percent": format_percent,
         "list_separator": list_separator,
+        "today": china_today,
         "format_date": format_date,
         "format_datetime": format_datetime,
         "portal_region_name": portal_region_name,

@@ -207,3 +207,19 @@ def test_reloading_the_pack_keeps_what_staff_changed(app, runner, ctx):
     loads = db.session.scalar(db.select(db.func.count(ContentVersion.id)).where(
         ContentVersion.action == "load"))
     assert loads >= 51 + 26  # each pack record has its "load" version, once
+
+
+def test_a_draft_for_comment_says_when_its_period_ended(app, client, people):
+    clock = {"now": datetime(2026, 12, 1, 9, 0, tzinfo=UTC)}
+    app.config["CONTENT_CLOCK"] = lambda: clock["now"]
+    try:
+        row = workflow.save(people["admin"], "policy", policy_record(
+            status="draft", comment_until="2026-12-10"))
+        workflow.move(people["admin"], row, "publish")
+        db.session.commit()
+        page = _public(client, f"/zh/policies/{row.id}")
+        assert "意见征集截止日期" in page and "最后更新" in page
+        clock["now"] = datetime(2026, 12, 11, 9, 0, tzinfo=UTC)
+        assert "意见征集已于" in _public(client, f"/zh/policies/{row.id}")
+    finally:
+        app.config.pop("CONTENT_CLOCK")
