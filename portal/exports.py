@@ -1,16 +1,30 @@
-"""CSV exports that a spreadsheet opens as data, never as formulas.
+"""CSV and XLSX exports that a spreadsheet opens as data, never as formulas.
 
-Every staff export goes through here. A cell whose text begins with a character Excel,
-LibreOffice or WPS reads as the start of a formula (``=``, ``+``, ``-``, ``@``, tab, carriage
-return, and the full-width ``＝ ＋ － ＠`` that Excel and WPS treat the same) gets a leading
-single quote, as OWASP's "CSV Injection" page advises: ``=HYPERLINK(...)`` in a company name
-arrives as the text ``'=HYPERLINK(...)`` instead of a link that leaks the sheet.
+Every staff export goes through here: each staff list (``LISTS``) offers both formats through
+``table_response``, which checks the format (anything else is a 404), writes the audit event
+(an export is a read of personal data) and sends the file.
 
-The rule is applied to every cell alike, numbers included: the export writes text, and a
+A cell whose text begins with a character Excel, LibreOffice or WPS reads as the start of a
+formula (``=``, ``+``, ``-``, ``@``, tab, carriage return, and the full-width ``＝ ＋ － ＠``
+that Excel and WPS treat the same) gets a leading single quote, as OWASP's "CSV Injection"
+page advises: ``=HYPERLINK(...)`` in a company name arrives as the text ``'=HYPERLINK(...)``
+instead of a link that leaks the sheet.
+
+In the CSV the rule is applied to every cell alike, numbers included: the file is text, and a
 spreadsheet cannot tell a genuine ``-5`` from ``-5+cmd|...`` by column. A negative number
 therefore reads ``'-5``; whoever needs it as a number strips the quote on purpose. That costs
 little here (the staff exports hold tickets, dates and names, rarely negative numbers) and keeps
 one rule an assessor can check.
+
+In the XLSX every text cell gets the same quote, and is written as a string cell, never as a
+formula or an error value (openpyxl would otherwise read ``=...`` as a formula and ``#N/A`` as
+an error). The control characters XML cannot hold are removed *before* the check: removed
+after it, a control character followed by ``=1`` would arrive as the formula ``=1``. Finite
+numbers (``int``, ``float``, ``Decimal``; not ``bool``) stay typed number cells, which is safe:
+a spreadsheet never evaluates a number cell, so there -5 stays the number -5 and sums work.
+Everything else, dates included, is written as its text, as in the CSV: a list's two files
+read the same, and no time zone is guessed (openpyxl refuses aware datetimes; the lists give
+times as text with their offset).
 
 Files are UTF-8 with a byte-order mark, so Excel on Chinese Windows shows 中文 instead of
 mojibake, and are sent as ``attachment`` with an ASCII file name (and the original name in
@@ -19,11 +33,15 @@ mojibake, and are sent as ``attachment`` with an ASCII file name (and the origin
 
 import csv
 import io
+import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
 from urllib.parse import quote
 
-from flask import Response, stream_with_context
+from flask import Response, abort, stream_with_context
+
+from portal import audit
 
 BOM = "\ufeff"
 # Characters that make a spreadsheet evaluate a cell (OWASP), and their full-width forms.
@@ -91,19 +109,37 @@ def csv_response(rows: Iterable[Sequence], filename: str) -> Response:
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def xlsx_bytes(rows: Iterable[Sequence], title: str = "Sheet1") -> bytes:
-    """An XLSX workbook of ``rows`` with the same rule as the CSV: a text cell that would start
-    a formula gets a leading quote (openpyxl writes any string starting with ``=`` as a
-    formula). Numbers and dates stay typed cells, which a spreadsheet never evaluates; control
-    characters XML cannot hold are dropped."""
-    from openpyxl import Workbook
+def xlsx_value(value):
+    """What one XLSX cell holds: a finite number as a number, nothing as a blank, anything
+    else as neutralised text with the characters XML cannot hold removed first (so removing
+    them cannot expose a formula)."""
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    if ((isinstance(value, int) and not isinstance(value, bool))
+            or (isinstance(value, float) and math.isfinite(value))
+            or (isinstance(value, Decimal) and value.is_finite())):
+        return value
+    text = neutralise(ILLEGAL_CHARACTERS_RE.sub("", "" if value is None else str(value)))
+    return text or None  # a blank cell, not an empty string
+
+
+def xlsx_bytes(rows: Iterable[Sequence], title: str = "Sheet1") -> bytes:
+    """An XLSX workbook of ``rows``, by the rule in the module's docstring: numbers typed,
+    text in string cells, never a formula."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=title[:31])
+
+    def cell(value):
+        written = WriteOnlyCell(sheet, value=xlsx_value(value))
+        if written.data_type != "n":
+            written.data_type = "s"  # not "f" (formula) or "e" (an error such as #N/A)
+        return written
+
     for row in rows:
-        sheet.append([cell if isinstance(cell, int | float) and not isinstance(cell, bool)
-                      else ILLEGAL_CHARACTERS_RE.sub("", neutralise(cell)) for cell in row])
+        sheet.append([cell(value) for value in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -117,3 +153,45 @@ def xlsx_response(rows: Iterable[Sequence], filename: str) -> Response:
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+# --- the staff lists ----------------------------------------------------------------------
+
+FORMATS = ("csv", "xlsx")
+
+# Every staff list page and its downloads: the list's endpoint -> {format: export endpoint}.
+# Each list registers here (``register_list``); tests/test_exports_lists.py walks the URL map
+# and fails when a GET page under /admin is neither a registered list with both downloads
+# nor declared there as something other than a list.
+LISTS: dict[str, dict[str, str]] = {}
+
+
+def register_list(page: str, **downloads: str) -> None:
+    """Record that the list at endpoint ``page`` downloads as ``csv=`` and ``xlsx=``."""
+    if set(downloads) != set(FORMATS):
+        raise ValueError(f"{page}: give one export endpoint for each of {FORMATS}")
+    LISTS[page] = downloads
+
+
+def table_response(header: Sequence, rows: Iterable[Sequence], basename: str, fmt: str, *,
+                   entity_type: str, detail: dict | None = None) -> Response:
+    """One staff list as a download: ``fmt`` is "csv" or "xlsx" (anything else is a 404,
+    before anything is recorded). The export is audited first, as ``export`` of
+    ``entity_type`` with ``detail``, the format and, when ``rows`` is a list, its length; a
+    generator (a long audit trail) streams into the CSV uncounted. ``rows`` must already be
+    what the user may see, through the same scoped query and filters as the list page."""
+    if fmt not in FORMATS:
+        abort(404)
+    detail = {**(detail or {}), "format": fmt}
+    if isinstance(rows, Sequence):
+        detail["rows"] = len(rows)
+    audit.record_now("export", entity_type, "", detail)
+    table = _with_header(header, rows)
+    if fmt == "xlsx":
+        return xlsx_response(table, f"{basename}.xlsx")
+    return csv_response(table, f"{basename}.csv")
+
+
+def _with_header(header: Sequence, rows: Iterable[Sequence]) -> Iterator[Sequence]:
+    yield header
+    yield from rows

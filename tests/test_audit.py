@@ -317,10 +317,10 @@ def test_export_applies_the_filters_and_is_itself_audited(client, app):
                                    .where(AuditEvent.entity_type == "audit_event")).one()
         assert event.actor.email == ADMIN
         assert event.detail == {"filters": {"user": "other@example.gov.cn",
-                                            "action": "status:*"}}
+                                            "action": "status:*"}, "format": "csv"}
     # An unfiltered export lists its own export event first: the file shows it was taken.
     rows = _csv(client.get("/admin/audit/export.csv"))
-    assert rows[1][1:3] == [ADMIN, "export"] and rows[1][6] == '{"filters":{}}'
+    assert rows[1][1:3] == [ADMIN, "export"] and rows[1][6] == '{"filters":{},"format":"csv"}'
     assert len(rows) == 1 + 5 + 2  # header, the five events, the two exports
 
 
@@ -329,7 +329,8 @@ def test_export_applies_the_filters_and_is_itself_audited(client, app):
 
 def test_the_viewer_only_reads(app, client):
     rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/admin/audit")]
-    assert {r.rule for r in rules} == {"/admin/audit/", "/admin/audit/export.csv"}
+    assert {r.rule for r in rules} == {"/admin/audit/", "/admin/audit/export.csv",
+                                       "/admin/audit/export.xlsx"}
     for rule in rules:
         assert rule.methods <= {"GET", "HEAD", "OPTIONS"}, rule
     _admin_client(client, app)

@@ -1,5 +1,5 @@
 """The audit trail viewer for admins: filters by user, action, ticket, object type and date;
-CSV export.
+CSV and XLSX export.
 
 Only admins see it; to every other role it does not exist (404). It only reads: every route
 here is a GET, and nothing in the application changes or deletes an event (on PostgreSQL a
@@ -28,7 +28,7 @@ from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional, Regexp, ValidationError
 
 from portal.audit import RETENTION_DAYS, record_now
-from portal.exports import csv_response
+from portal.exports import register_list, table_response
 from portal.extensions import db
 from portal.labels import LABELS
 from portal.models import AuditEvent, User
@@ -272,10 +272,13 @@ def events(filters: dict):
     return stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
 
 
-def csv_rows(filters: dict):
-    """The header, then one row per event; read in batches so a long trail streams."""
-    yield ["time", "actor", "action", "action_label", "entity_type", "entity_id", "detail",
-           "ip"]
+EXPORT_HEADER = ["time", "actor", "action", "action_label", "entity_type", "entity_id",
+                 "detail", "ip"]
+
+
+def export_rows(filters: dict):
+    """One row per event, read in batches so a long trail streams; the query runs when the
+    file is written, after the export's own event is recorded, so the file lists it."""
     stmt = events(filters).options(selectinload(AuditEvent.actor))
     for event in db.session.scalars(stmt.execution_options(yield_per=500)):
         yield [format_at(event.at), event.actor.email if event.actor else "", event.action,
@@ -332,10 +335,23 @@ def index():
 @bp.get("/export.csv")
 @admin_only
 def export():
+    return _export("csv")
+
+
+@bp.get("/export.xlsx")
+@admin_only
+def export_xlsx():
+    return _export("xlsx")
+
+
+def _export(fmt: str):
     form, valid = _filter_form()
     if not valid:
         return _page(form), 422
     filters = form.active()
-    record_now("export", "audit_event", "", {"filters": filters})
     stamp = datetime.now(SHANGHAI).strftime("%Y%m%d-%H%M%S")
-    return csv_response(csv_rows(filters), f"audit-{stamp}.csv")
+    return table_response(EXPORT_HEADER, export_rows(filters), f"audit-{stamp}", fmt,
+                          entity_type="audit_event", detail={"filters": filters})
+
+
+register_list("audit.index", csv="audit.export", xlsx="audit.export_xlsx")

@@ -168,15 +168,19 @@ def index():
         Region.kind.in_(("district", "county", "zone"))).order_by(Region.sort_order)).all()
     return render_template("admin/projects.html", rows=rows, filters=filters, regions=regions,
                            stages=projects.STAGE_LABELS, stall_labels=projects.STALL_LABELS,
-                           query={k: request.args[k] for k in FILTER_KEYS if request.args.get(k)})
+                           query=_query())
+
+
+def _query() -> dict:
+    """The filters in use, as query-string arguments (the export links, the log)."""
+    return {k: request.args[k][:100] for k in FILTER_KEYS if request.args.get(k)}
 
 
 def _export(fmt: str):
-    rows = list(projects.export_rows(projects.pool(current_user, _filters())))
-    audit.record_now("export", "project", "", {"rows": len(rows) - 1, "format": fmt})
-    if fmt == "xlsx":
-        return exports.xlsx_response(rows, "projects.xlsx")
-    return exports.csv_response(rows, "projects.csv")
+    """The pool with the list's scope and filters."""
+    header, *rows = projects.export_rows(projects.pool(current_user, _filters()))
+    return exports.table_response(header, rows, "projects", fmt, entity_type="project",
+                                  detail={"filters": _query()})
 
 
 @bp.get("/projects.csv")
@@ -189,3 +193,6 @@ def export_csv():
 @login_required
 def export_xlsx():
     return _export("xlsx")
+
+
+exports.register_list("projects.index", csv="projects.export_csv", xlsx="projects.export_xlsx")

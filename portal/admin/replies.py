@@ -19,7 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
-from portal import audit
+from portal import audit, exports
 from portal.cases import replies
 from portal.extensions import db
 from portal.intake import attachments, workflow
@@ -146,6 +146,35 @@ def _template(template_id: int) -> ResponseTemplate:
 def templates():
     _admins_only()
     return render_template("admin/templates.html", templates=replies.all_templates())
+
+
+@bp.get("/templates.csv")
+@login_required
+def templates_csv():
+    return _templates_export("csv")
+
+
+@bp.get("/templates.xlsx")
+@login_required
+def templates_xlsx():
+    return _templates_export("xlsx")
+
+
+def _templates_export(fmt: str):
+    """The list's columns, with the order and the text each template fills in."""
+    _admins_only()
+    header = [_("名称"), _("适用于"), _("投诉类别"), _("状态"), _("排序"), _("答复内容")]
+    rows = [[t.title, _("投资需求") if t.kind == "demand" else _("投诉"),
+             str(LABELS["complaint_category"][t.category]) if t.category
+             else (_("所有类别") if t.kind == "complaint" else ""),
+             _("启用") if t.active else _("已停用"), t.sort_order, t.body]
+            for t in replies.all_templates()]
+    return exports.table_response(header, rows, "response-templates", fmt,
+                                  entity_type="response_template")
+
+
+exports.register_list("replies.templates", csv="replies.templates_csv",
+                      xlsx="replies.templates_xlsx")
 
 
 @bp.route("/templates/new", methods=["GET", "POST"])

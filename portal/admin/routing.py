@@ -1,5 +1,5 @@
-"""The routing table for complaints, for admins: list, add, edit, delete and reorder rules
-(the first matching rule wins). Every change is audited; other roles get 404."""
+"""The routing table for complaints, for admins: list, export, add, edit, delete and reorder
+rules (the first matching rule wins). Every change is audited; other roles get 404."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
+from portal import exports
 from portal.cases import routing
 from portal.extensions import db
 from portal.labels import LABELS
@@ -86,6 +87,30 @@ def _page(failed: RoutingRule | None = None, form: RuleForm | None = None, statu
 @bp.get("/")
 def index():
     return _page()
+
+
+@bp.get("/export.csv")
+def export_csv():
+    return _export("csv")
+
+
+@bp.get("/export.xlsx")
+def export_xlsx():
+    return _export("xlsx")
+
+
+def _export(fmt: str):
+    """The table in its order, each rule in words as the page's form shows it."""
+    header = [_("顺序"), _("投诉类别"), _("被投诉方名称包含"), _("承办区域"), _("承办部门")]
+    rows = [[n, str(LABELS["complaint_category"][r.category]) if r.category else _("任意类别"),
+             r.keyword, r.region.tr("name") if r.region else "",
+             r.department.tr("name") if r.department else ""]
+            for n, r in enumerate(routing.rules(), start=1)]
+    return exports.table_response(header, rows, "routing-rules", fmt,
+                                  entity_type="routing_rule")
+
+
+exports.register_list("routing.index", csv="routing.export_csv", xlsx="routing.export_xlsx")
 
 
 def _save(form: RuleForm, apply, failed: RoutingRule | None):

@@ -5,7 +5,7 @@ from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from portal import audit, exports
+from portal import exports
 from portal.cases import stats
 
 bp = Blueprint("stats", __name__, url_prefix="/admin")
@@ -33,11 +33,8 @@ def index():
 
 
 def _export(fmt: str):
-    rows = list(stats.performance_rows(stats.performance(current_user)))
-    audit.record_now("export", "performance", "", {"rows": len(rows) - 1, "format": fmt})
-    if fmt == "xlsx":
-        return exports.xlsx_response(rows, "performance.xlsx")
-    return exports.csv_response(rows, "performance.csv")
+    header, *rows = stats.performance_rows(stats.performance(current_user))
+    return exports.table_response(header, rows, "performance", fmt, entity_type="performance")
 
 
 @bp.get("/stats/performance.csv")
@@ -50,3 +47,6 @@ def performance_csv():
 @login_required
 def performance_xlsx():
     return _export("xlsx")
+
+
+exports.register_list("stats.index", csv="stats.performance_csv", xlsx="stats.performance_xlsx")

@@ -1,6 +1,7 @@
 """Staff actions on where a ticket is handled: 流转 between regions (propose, accept, return,
 contest, withdraw, the bureau's decision), 交办 to a department, and the list of transfers
-waiting for an answer. The rules live in ``portal.cases.transfers`` and ``routing``."""
+waiting for an answer with its export. The rules live in ``portal.cases.transfers`` and
+``routing``."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -10,6 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from portal import exports
 from portal.cases import routing, transfers
 from portal.extensions import db
 from portal.models import Department, Region
@@ -224,3 +226,37 @@ def refer(ticket: str):
 def index():
     incoming, others = transfers.waiting(_me())
     return render_template("admin/transfers.html", incoming=incoming, others=others)
+
+
+STATUS_LABELS = {"proposed": _l("待接收"), "contested": _l("有争议，待市局裁定")}
+
+
+@bp.get("/transfers.csv")
+@login_required
+def export_csv():
+    return _export("csv")
+
+
+@bp.get("/transfers.xlsx")
+@login_required
+def export_xlsx():
+    return _export("xlsx")
+
+
+def _export(fmt: str):
+    """The list's two tables in one, marked by whether the transfer waits for this user."""
+    from .audit import format_at
+
+    incoming, others = transfers.waiting(_me())
+    header = [_("编号"), _("流出"), _("接收"), _("状态"), _("提出时间"), _("流转理由"),
+              _("待我方处理")]
+    rows = [[ticket, t.from_region.tr("name") if t.from_region else _("市投资促进局"),
+             t.to_region.tr("name"), str(STATUS_LABELS.get(t.status, t.status)),
+             format_at(t.proposed_at), t.reason, _("是") if waits else ""]
+            for group, waits in ((incoming, True), (others, False))
+            for t, _kind, ticket in group]
+    return exports.table_response(header, rows, "transfers", fmt, entity_type="transfer")
+
+
+exports.register_list("transfers.index", csv="transfers.export_csv",
+                      xlsx="transfers.export_xlsx")

@@ -1,4 +1,5 @@
-"""Staff accounts, for admins: create, change rights, deactivate, unlock, end sessions.
+"""Staff accounts, for admins: list and export, create, change rights, deactivate, unlock,
+end sessions.
 
 Any change of role, region, department or activity ends the account's sessions at once
 (``portal.accounts.services.update``). Other roles get 404: the page does not exist for them.
@@ -11,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
-from portal import audit
+from portal import audit, exports
 from portal.accounts import services as accounts
 from portal.extensions import db
 from portal.labels import LABELS
@@ -54,11 +55,49 @@ def _get(user_id: int) -> User:
     return db.session.get(User, user_id) or abort(404)
 
 
+def _users() -> list[User]:
+    """Every account, as the list and its export show them."""
+    return db.session.scalars(db.select(User).order_by(User.role, User.email)).all()
+
+
 @bp.get("/")
 def index():
-    users = db.session.scalars(db.select(User).order_by(User.role, User.email)).all()
+    users = _users()
     audit.record_now("list_users", "user", "", {"count": len(users)})
     return render_template("admin/users.html", users=users, locked=accounts.is_locked)
+
+
+@bp.get("/export.csv")
+def export_csv():
+    return _export("csv")
+
+
+@bp.get("/export.xlsx")
+def export_xlsx():
+    return _export("xlsx")
+
+
+def _export(fmt: str):
+    """The list's columns, in words as on the page; the last sign-in with its offset."""
+    from .audit import format_at
+
+    def scope(user: User) -> str:
+        if user.region:
+            return user.region.tr("name")
+        return user.department.tr("name") if user.department else _("全市")
+
+    def state(user: User) -> str:
+        if not user.active:
+            return _("已停用")
+        return _("已锁定") if accounts.is_locked(user) else _("正常")
+
+    header = [_("电子邮箱"), _("姓名"), _("角色"), _("范围"), _("状态"), _("最近登录")]
+    rows = [[u.email, u.name or "", str(LABELS["role"][u.role]), scope(u), state(u),
+             format_at(u.last_login_at) if u.last_login_at else ""] for u in _users()]
+    return exports.table_response(header, rows, "users", fmt, entity_type="user")
+
+
+exports.register_list("users.index", csv="users.export_csv", xlsx="users.export_xlsx")
 
 
 @bp.route("/new", methods=["GET", "POST"])

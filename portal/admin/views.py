@@ -14,7 +14,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from portal import audit, sessions
+from portal import audit, exports, sessions
 from portal.accounts import passwords
 from portal.accounts import services as accounts
 from portal.cases import repeats
@@ -128,8 +128,18 @@ def tickets(kind: str):
 @bp.get("/tickets/<kind>.csv")
 @login_required
 def tickets_csv(kind: str):
-    from portal import exports
+    return _tickets_export(kind, "csv")
 
+
+@bp.get("/tickets/<kind>.xlsx")
+@login_required
+def tickets_xlsx(kind: str):
+    return _tickets_export(kind, "xlsx")
+
+
+def _tickets_export(kind: str, fmt: str):
+    """The queue with the list's scope and filters; filters that cannot be read go back to
+    the list and its messages, exporting nothing."""
     from . import queues
 
     if kind not in services.KINDS:
@@ -138,9 +148,12 @@ def tickets_csv(kind: str):
     if not valid:
         return redirect(url_for("admin.tickets", kind=kind, **request.args.to_dict()))
     chosen = form.filters()
-    rows = list(services.csv_rows(current_user, kind, chosen))
-    audit.record_now("export", kind, "", {"rows": len(rows) - 1, "filters": chosen.args()})
-    return exports.csv_response(rows, f"{kind}s.csv")
+    header, *rows = services.csv_rows(current_user, kind, chosen)
+    return exports.table_response(header, rows, f"{kind}s", fmt, entity_type=kind,
+                                  detail={"filters": chosen.args()})
+
+
+exports.register_list("admin.tickets", csv="admin.tickets_csv", xlsx="admin.tickets_xlsx")
 
 
 @bp.get("/tickets/<kind>/<ticket>")
