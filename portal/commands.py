@@ -18,10 +18,12 @@ users_cli = AppGroup("users", help="Staff accounts.")
 translate_cli = AppGroup("translate", help="Translation catalogs (babel.cfg, translations/).")
 mail_cli = AppGroup("mail", help="Outgoing mail.")
 glossary_cli = AppGroup("glossary", help="The investment glossary (seed/glossary/).")
+content_cli = AppGroup("content", help="Published content.")
 
 
 def register(app: Flask) -> None:
-    for group in (seed_cli, search_cli, users_cli, translate_cli, mail_cli, glossary_cli):
+    for group in (seed_cli, search_cli, users_cli, translate_cli, mail_cli, glossary_cli,
+                  content_cli):
         app.cli.add_command(group)
     app.cli.add_command(bootstrap)
 
@@ -233,3 +235,16 @@ def glossary_check() -> None:
     click.echo(f"common           {sum(t.common for t in terms):6d}")
     for lang in ("en", "ja", "ko", "ru"):
         click.echo(f"{lang:16} {sum(bool(t.forms.get(lang)) for t in terms):6d}")
+
+
+@content_cli.command("tick")
+def content_tick() -> None:
+    """Apply scheduled publication, policy expiry and opportunity closing now (pages do it
+    after requests at most once a minute; cron can call this on a quiet deployment)."""
+    from portal.content.schedule import apply_due
+    from portal.indexing import drain
+
+    counts = apply_due()
+    drain()
+    for name, n in counts.items():
+        click.echo(f"{name:16} {n:6d}")

@@ -223,3 +223,15 @@ def test_a_draft_for_comment_says_when_its_period_ended(app, client, people):
         assert "意见征集已于" in _public(client, f"/zh/policies/{row.id}")
     finally:
         app.config.pop("CONTENT_CLOCK")
+
+
+def test_tick_command(app, runner, people):
+    item = Opportunity(key="o-old", kind="scene", title="过期场景", published=date(2020, 1, 1),
+                       deadline=date(2020, 6, 30))
+    db.session.add(item)
+    db.session.commit()
+    result = runner.invoke(args=["content", "tick"])
+    assert result.exit_code == 0, result.output
+    assert dict(line.split() for line in result.output.splitlines())["closed"] == "1"
+    db.session.expire_all()
+    assert db.session.get(Opportunity, item.id).status == "closed"
