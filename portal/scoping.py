@@ -13,16 +13,31 @@ never a filtered-out row that still counts.
 from sqlalchemy import false, or_
 
 from portal.extensions import db
-from portal.models import Complaint, Demand, Opportunity, Policy, Site, Transfer, User
+from portal.models import (
+    BatchFigure,
+    Complaint,
+    Demand,
+    Industry,
+    Opportunity,
+    Policy,
+    Region,
+    ServiceLink,
+    Site,
+    Transfer,
+    User,
+)
 
 
 def scoped(user: User, model, stmt):
     """``stmt`` (a select over ``model``: a Demand or Complaint, or a staff-published record —
-    Policy, Site, Opportunity) narrowed to ``user``'s scope."""
+    Policy, Site, Opportunity; or a reference record, see ``_reference``) narrowed to
+    ``user``'s scope."""
     if user is None or not user.is_authenticated or not user.active:
         return stmt.where(false())
     if user.role in ("admin", "bureau"):
         return stmt
+    if model in REFERENCE:
+        return _reference(user, model, stmt)
     if user.role == "region" and user.region is not None:
         from portal.sites.services import region_ids
 
@@ -36,4 +51,24 @@ def scoped(user: User, model, stmt):
         return stmt.where(or_(model.region_id.in_(ids), model.id.in_(incoming)))
     if user.role == "department" and user.department_id is not None and model is Complaint:
         return stmt.where(model.department_id == user.department_id)
+    return stmt.where(false())
+
+
+# --- the public reference records (regions, industries, 三个一批 figures, service links) ---
+
+REFERENCE = (Region, BatchFigure, Industry, ServiceLink)
+
+
+def _reference(user: User, model, stmt):
+    """Region staff: their region's profile (and its zones') and the 三个一批 figures filed
+    under it. Industries and service links are the city's: the bureau's and admins' only."""
+    if user.role != "region" or user.region is None:
+        return stmt.where(false())
+    from portal.sites.services import region_ids
+
+    ids = region_ids(user.region.slug)
+    if model is Region:
+        return stmt.where(Region.id.in_(ids))
+    if model is BatchFigure:
+        return stmt.where(BatchFigure.region_id.in_(ids))
     return stmt.where(false())

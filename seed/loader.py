@@ -285,14 +285,32 @@ def counts() -> dict[str, int]:
     return {m.__tablename__: db.session.query(m).count() for m in models}
 
 
-def _upsert(model, lookup: dict, values: dict):
+def _upsert(model, lookup: dict, values: dict, kind: str | None = None):
+    """Insert or update a pack record. With ``kind`` (a record staff edit in the back office:
+    region, industry, batch_figure, service) a record staff have changed since is left as
+    they made it, and one they deleted is not brought back."""
+    from portal.content import versions
+
     row = db.session.query(model).filter_by(**lookup).one_or_none()
+    if kind and row is not None and versions.edited_by_staff(kind, row.id):
+        row.staff_owned = True
+        return row
     if row is None:
+        if kind and _deleted_by_staff(kind, lookup):
+            return None
         row = model(**lookup)
         db.session.add(row)
     for name, value in values.items():
         setattr(row, name, value)
     return row
+
+
+def _deleted_by_staff(kind: str, lookup: dict) -> bool:
+    from portal.models import ContentVersion
+
+    gone = db.session.scalars(db.select(ContentVersion.data).where(
+        ContentVersion.kind == kind, ContentVersion.publication == "deleted"))
+    return any(all(data.get(k) == v for k, v in lookup.items()) for data in gone)
 
 
 def _day(value: str | None) -> date | None:
@@ -328,7 +346,7 @@ def _write(pack: Pack) -> None:
     for o in d["opportunities.yaml"]:
         _write_content("opportunity", Opportunity, o, known)
     for i, b in enumerate(d["batch_figures.yaml"]):
-        _upsert(BatchFigure, {"key": b["key"]}, {
+        _upsert(BatchFigure, {"key": b["key"]}, kind="batch_figure", values={
             "area": b["area"], "region": regions.get(b.get("region")), "period": b["period"],
             "batch": b["batch"], "projects": b["projects"],
             "investment_yi": b.get("investment_yi"),
@@ -338,7 +356,7 @@ def _write(pack: Pack) -> None:
             "translations": b.get("translations", {}),
         })
     for i, s in enumerate(d["services.yaml"]):
-        _upsert(ServiceLink, {"key": s["key"]}, {
+        _upsert(ServiceLink, {"key": s["key"]}, kind="service", values={
             "category": s["category"], "name": s["name"],
             "description": s.get("description", ""), "url": s["url"], "sort_order": i,
             "translations": s.get("translations", {}),
@@ -374,7 +392,7 @@ def _write_regions(records: list[dict], boundary_features: list[dict]) -> dict[s
     regions = {}
     for i, r in enumerate(records):
         lon, lat = r["centroid"]
-        regions[r["slug"]] = _upsert(Region, {"slug": r["slug"]}, {
+        regions[r["slug"]] = _upsert(Region, {"slug": r["slug"]}, kind="region", values={
             "kind": r["kind"], "name": r["name"], "short_name": r.get("short_name", ""),
             "zone_level": r.get("zone_level", ""), "summary": r.get("summary", ""),
             "profile": r.get("profile", ""), "latitude": lat, "longitude": lon,
@@ -391,13 +409,16 @@ def _write_regions(records: list[dict], boundary_features: list[dict]) -> dict[s
 def _write_industries(records, tracks, regions) -> dict[str, Industry]:
     industries = {}
     for i, ind in enumerate(records):
-        industry = _upsert(Industry, {"slug": ind["slug"]}, {
+        industry = _upsert(Industry, {"slug": ind["slug"]}, kind="industry", values={
             "name": ind["name"], "track": tracks.get(ind.get("track")),
             "is_key": ind.get("is_key", False), "summary": ind.get("summary", ""),
             "profile": ind.get("profile", ""), "sort_order": i,
             "translations": ind.get("translations", {}),
         })
-        # Chain maps belong wholly to the pack: rebuilt on every load.
+        industries[ind["slug"]] = industry
+        if getattr(industry, "staff_owned", False):
+            continue  # staff keep this industry's chain map now
+        # Chain maps belong to the pack until staff edit them: rebuilt on every load.
         industry.chain_nodes = [
             ChainNode(stage=stage, name=n["name"], description=n.get("description", ""),
                       is_gap=n.get("gap", False), gap_note=n.get("gap_note", ""),
@@ -412,7 +433,6 @@ def _write_industries(records, tracks, regions) -> dict[str, Industry]:
                         translations=leader.get("translations", {}))
             for leader in ind.get("leaders", [])
         ]
-        industries[ind["slug"]] = industry
     return industries
 
 

@@ -102,9 +102,11 @@ def move(user: User, row, action: str, note: str = "", publish_at: datetime | No
     return row
 
 
-def save(user: User, kind: str, record: dict, row=None, action: str | None = None):
+def save(user: User, kind: str, record: dict, row=None, action: str | None = None,
+         audited: bool = True):
     """Create or change a record from a record dict; Invalid with every problem when the
-    shared rules refuse it. A new record starts as a draft."""
+    shared rules refuse it. A new record starts as a draft. ``audited=False`` leaves the
+    audit event to the caller (an import is one event for all its records)."""
     from flask_babel import gettext as _
 
     model = MODELS[kind]
@@ -126,8 +128,9 @@ def save(user: User, kind: str, record: dict, row=None, action: str | None = Non
         setattr(row, name, value)
     row.updated_by_id = user.id
     versions.record(kind, row, action or ("create" if created else "edit"), author=user)
-    audit("content_create" if created else f"content_{action or 'edit'}", kind, row.id,
-          actor=user)
+    if audited:
+        audit("content_create" if created else f"content_{action or 'edit'}", kind, row.id,
+              actor=user)
     return row
 
 
