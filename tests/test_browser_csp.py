@@ -281,12 +281,35 @@ def assert_every_public_page_visited(app, visited):
     assert public - reached == set(), "add these pages to test_public_pages_under_the_csp"
 
 
+def _reference_examples(app) -> dict:
+    """The reference editors and the import templates name their records their own way."""
+    from portal.models import BatchFigure, Industry, Region, ServiceLink
+
+    with app.app_context():
+        first = {model: db.session.scalars(db.select(model).order_by(model.id)).first()
+                 for model in (Region, Industry, BatchFigure, ServiceLink)}
+        out = {
+            "reference.region": {"slug": first[Region].slug},
+            "reference.industry": {"slug": first[Industry].slug},
+            "reference.batch_figure": {"record_id": first[BatchFigure].id},
+            "reference.service": {"record_id": first[ServiceLink].id},
+            "reference.history": {"kind": "region", "record_id": first[Region].id},
+            "reference.diff": {"kind": "region", "record_id": first[Region].id},
+            "imports.template": {"content_kind": "site", "fmt": "xlsx"},
+        }
+        db.session.remove()
+    return out
+
+
 def admin_urls(app, values: dict) -> list[str]:
     """One URL for every GET route under /admin (both kinds where a route takes one)."""
     adapter = app.url_map.bind("127.0.0.1")
     urls = []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if not rule.rule.startswith("/admin") or "GET" not in rule.methods:
+            continue
+        if rule.endpoint in values.get("endpoints", {}):  # arguments of its own
+            urls.append(adapter.build(rule.endpoint, values["endpoints"][rule.endpoint]))
             continue
         args = set(rule.arguments)
         unknown = args - set(values) - {"kind", "ticket"}
@@ -304,7 +327,7 @@ def admin_urls(app, values: dict) -> list[str]:
 
 
 def test_staff_pages_under_the_csp(live_server, context, site_app, staff,  # noqa: F811
-                                   tickets):
+                                   tickets, examples):
     if len(tickets) < 2:
         pytest.skip("the public walk files the tickets the staff pages show")
     with site_app.app_context():
@@ -316,6 +339,9 @@ def test_staff_pages_under_the_csp(live_server, context, site_app, staff,  # noq
     assert key, "the complaint's attachment was not stored"
     values = {"tickets": tickets, "key": key, "user_id": staff["id"]}
     values["template_id"] = _response_template(site_app)  # /admin/templates/<id>
+    values |= {"policy_id": examples["policy"], "site_id": examples["parcel"],  # the editor
+               "opportunity_id": examples["opportunity"], "language": "en"}
+    values["endpoints"] = _reference_examples(site_app)
 
     visitor = Visitor(context, live_server)
     visitor.visit("/admin/", ready=None)  # signed out: the login page

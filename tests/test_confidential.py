@@ -127,7 +127,8 @@ def _model_ids(app) -> dict:
         found["user_id"] = db.session.scalar(db.select(User.id).order_by(User.id))
         for name, model_name in (("template_id", "ResponseTemplate"),
                                  ("transfer_id", "Transfer"), ("project_id", "Project"),
-                                 ("rule_id", "RoutingRule")):
+                                 ("rule_id", "RoutingRule"), ("policy_id", "Policy"),
+                                 ("site_id", "Site"), ("opportunity_id", "Opportunity")):
             model = getattr(models, model_name)
             found[name] = db.session.scalar(db.select(model.id).order_by(model.id)) or 1
     return found
@@ -137,7 +138,8 @@ def staff_urls(app, world) -> tuple[list[str], list[str]]:
     """Every GET route under /admin, with the secret complaint wherever a ticket goes, and
     the ticket page also with its contacts revealed; and the queue searched for each secret
     (a search echoes its words, so there the ticket must not be among the hits)."""
-    values = _model_ids(app) | {"key": world["key"]}
+    values = _model_ids(app) | {"key": world["key"], "slug": "nowhere", "record_id": 1,
+                                "content_kind": "site", "fmt": "csv", "language": "en"}
     adapter = app.url_map.bind("portal.test")
     urls, searches = [], []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
@@ -150,7 +152,7 @@ def staff_urls(app, world) -> tuple[list[str], list[str]]:
         if "ticket" in rule.arguments:
             chosen["ticket"] = world["secret"]
         if "kind" in rule.arguments:
-            chosen["kind"] = "complaint"
+            chosen["kind"] = "region" if rule.endpoint.startswith("reference.") else "complaint"
         url = adapter.build(rule.endpoint, chosen)
         urls.append(url)
         if rule.endpoint == "admin.ticket":

@@ -321,7 +321,24 @@ NOT_LISTS = {
     "users.edit": "one account",
     "replies.template_new": "a form",
     "replies.template_edit": "one template",
+    "reference.index": "a redirect to the first list",
+    "reference.region": "one region",
+    "reference.industry": "one industry",
+    "reference.batch_figure": "one figure",
+    "reference.batch_figure_new": "a form",
+    "reference.service": "one service link",
+    "reference.service_new": "a form",
+    "reference.history": "one record's versions",
+    "reference.diff": "two versions compared",
+    "imports.index": "the upload form",
+    "imports.template": "a template download",
 }
+NOT_LISTS |= {f"content.{slug}_{page}": why
+              for slug in ("policies", "sites", "opportunities")
+              for page, why in (("new", "a form"), ("edit", "one record"),
+                                ("translation", "one record's translation"),
+                                ("history", "one record's versions"),
+                                ("diff", "two versions compared"))}
 
 
 def test_every_staff_list_has_a_csv_and_an_xlsx_export(app):

@@ -636,7 +636,13 @@ KIND_PATH = "<any(region, industry, batch_figure, service):kind>"
 def _history(kind: str, record_id: int) -> list:
     if not reference.history_visible(current_user, kind, record_id):
         abort(404)
-    return versions.history(kind, record_id) or abort(404)
+    found = versions.history(kind, record_id)
+    row = None if found else db.session.get(reference.MODELS[kind], record_id)
+    if row is not None:  # as loaded from the pack, never edited: its state is the baseline
+        reference.keep(kind, row, "load")
+        db.session.commit()
+        found = versions.history(kind, record_id)
+    return found or abort(404)
 
 
 def _title(data: dict) -> str:
@@ -660,6 +666,8 @@ def diff(kind: str, record_id: int):
     found = {v.number: v for v in _history(kind, record_id)}
     new = request.args.get("new", type=int, default=max(found))
     old = request.args.get("old", type=int, default=new - 1)
+    if "old" not in request.args and old not in found:
+        old = new  # a single version: compared with itself, nothing changed
     if old not in found or new not in found:
         abort(404)
     changes = versions.diff(found[old].data, found[new].data)
