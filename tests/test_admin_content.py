@@ -483,3 +483,31 @@ def test_odd_input_never_fails(app, world):
     with app.app_context():
         assert db.session.scalars(db.select(Policy.title).filter_by(title="Ａ")).one()
         assert db.session.scalar(db.select(db.func.count(ContentVersion.id))) == 1
+
+
+def test_a_sites_geometry_is_replaced_by_uploading_geojson(app, world):
+    import json
+
+    from portal.content import versions
+
+    browser = login(app, ADMIN)
+    site = {"name": "换边界的地块", "kind": "parcel", "region": "east", "land_use": "industrial",
+            "area_mu": "10", "geometry": SQUARE}
+    assert browser.post("/admin/content/sites/new", data=site).status_code == 302
+    with app.app_context():
+        row = db.session.scalars(db.select(Site).filter_by(name="换边界的地块")).one()
+        site_id, before = row.id, row.geometry
+    bigger = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
+              "geometry": {"type": "Polygon", "coordinates": [[[113.30, 40.00], [113.32, 40.00],
+                                                               [113.32, 40.02], [113.30, 40.02],
+                                                               [113.30, 40.00]]]}}]}
+    answer = browser.post(f"/admin/content/sites/{site_id}/edit",
+                          content_type="multipart/form-data",
+                          data={**site, "geometry": "", "geometry_file": (
+                              io.BytesIO(json.dumps(bigger).encode()), "new-outline.geojson")})
+    assert answer.status_code == 302, text(answer)
+    with app.app_context():
+        row = db.session.get(Site, site_id)
+        assert row.geometry == bigger["features"][0]["geometry"] != before
+        history = versions.history("site", site_id)
+        assert history[0].action == "edit" and history[0].data["geometry"] == row.geometry
