@@ -100,7 +100,8 @@ def test_map_page_refers_only_to_vendored_files():
     assert refs, "the map page should load Leaflet"
     assert [r for r in refs if not r.startswith("/static/vendor/")] == []
     assert "http://" not in html and "https://" not in html
-    expected = {"/static/" + path for path in offline.VENDOR_FILES if not path.endswith(".png")}
+    expected = {"/static/" + path for path in offline.VENDOR_FILES
+                if not path.endswith(".png") and path not in offline.EDITOR_FILES}
     assert expected <= set(refs)
 
 

@@ -5,6 +5,9 @@ projection (sinusoidal about the polygon's centre), within a fraction of a perce
 geodesic area for parcels a few kilometres across.
 """
 
+import json
+import math
+
 import numpy as np
 import shapely
 from flask_babel import gettext as _
@@ -81,3 +84,131 @@ def area_m2(geom: BaseGeometry) -> float:
 
 def area_mu(geom: BaseGeometry) -> float:
     return area_m2(geom) / M2_PER_MU
+
+
+# --- staff input: an uploaded file or the value drawn on the map ----------------------------
+
+MAX_GEOJSON_BYTES = 2 * 1024 * 1024
+MAX_VERTICES = 5000  # a surveyed parcel has tens to hundreds; more is an unsimplified export
+# Coordinate systems whose numbers are longitude and latitude: WGS-84 and CGCS2000 (which
+# differs by centimetres). Anything else (a Gauss-Krüger zone, Web Mercator) is in metres.
+GEOGRAPHIC_CRS = ("CRS84", "EPSG::4326", "EPSG:4326", "EPSG::4490", "EPSG:4490")
+_SINGLE = {"MultiPolygon": "Polygon", "MultiPoint": "Point"}
+
+
+def geometry_from_upload(data: bytes, kind: str) -> dict:
+    """The geometry dict in an uploaded .geojson/.json file, checked by ``parse`` as a data
+    pack's is, so staff read the same message the loader gives for the same shape.
+
+    The file may hold a Geometry, a Feature or a FeatureCollection with exactly one feature.
+    A MultiPolygon or MultiPoint with a single part (what GIS tools often export) is taken
+    as that part. Only ``type`` and ``coordinates`` are kept. Whether the site lies in its
+    region is left to ``check_within``, which needs the region.
+    """
+    if len(data) > MAX_GEOJSON_BYTES:
+        raise GeometryError(_("文件超过 %(mb)d MB，请在 GIS 软件中简化边界后再上传",
+                              mb=MAX_GEOJSON_BYTES // 2**20))
+    try:
+        document = json.loads(data.decode("utf-8-sig"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise GeometryError(_not_geojson(in_file=True)) from exc
+    return _from_geojson(document, kind, in_file=True)
+
+
+def geometry_from_text(text: str | None, kind: str) -> dict:
+    """The geometry dict in the GeoJSON text the map editor writes into the form (or staff
+    paste when scripts are off); the same shapes and checks as ``geometry_from_upload``.
+    Empty text is an error: every site has a position."""
+    text = text or ""
+    if len(text.encode("utf-8")) > MAX_GEOJSON_BYTES:
+        raise GeometryError(_("位置数据超过 %(mb)d MB，请在 GIS 软件中简化边界后上传文件",
+                              mb=MAX_GEOJSON_BYTES // 2**20))
+    text = text.strip()
+    if not text:
+        raise GeometryError(_("请在地图上标出位置，或上传 GeoJSON 文件"))
+    try:
+        document = json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        raise GeometryError(_not_geojson(in_file=False)) from exc
+    return _from_geojson(document, kind, in_file=False)
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")  # NaN and Infinity, which Python would accept
+
+
+def _not_geojson(*, in_file: bool) -> str:
+    if in_file:
+        return _("文件不是有效的 GeoJSON，请选择 GIS 软件导出的 .geojson 或 .json 文件")
+    return _("位置不是有效的 GeoJSON，请在地图上重新标出，或上传 GeoJSON 文件")
+
+
+def _from_geojson(document, kind: str, *, in_file: bool) -> dict:
+    if not isinstance(document, dict) or not isinstance(document.get("type"), str):
+        raise GeometryError(_not_geojson(in_file=in_file))
+    _check_crs(document)
+    geometry = document
+    if document["type"] == "FeatureCollection":
+        features = document.get("features")
+        count = len(features) if isinstance(features, list) else 0
+        if count != 1:
+            raise GeometryError(_("文件中应只有一个要素，当前有 %(n)d 个", n=count) if in_file
+                                else _("GeoJSON 中应只有一个要素，当前有 %(n)d 个", n=count))
+        geometry = features[0]
+    if isinstance(geometry, dict) and geometry.get("type") == "Feature":
+        _check_crs(geometry)
+        geometry = geometry.get("geometry")
+        if not isinstance(geometry, dict):
+            raise GeometryError(_("要素没有几何（geometry 为空），请在 GIS 软件中检查后重新导出"))
+    if not isinstance(geometry, dict):
+        raise GeometryError(_not_geojson(in_file=in_file))
+    return _single_geometry(geometry, kind)
+
+
+def _is_position(value) -> bool:
+    return (isinstance(value, list) and len(value) in (2, 3)
+            and all(isinstance(n, int | float) and not isinstance(n, bool) and math.isfinite(n)
+                    for n in value))
+
+
+def _check_crs(member: dict) -> None:
+    """GeoJSON of 2008 may name its coordinate system; one in metres is refused by name, so
+    staff read "export as WGS-84" rather than "coordinates out of range"."""
+    crs = member.get("crs")
+    properties = crs.get("properties") if isinstance(crs, dict) else None
+    name = properties.get("name") if isinstance(properties, dict) else None
+    if isinstance(name, str) and not any(code in name.upper() for code in GEOGRAPHIC_CRS):
+        raise GeometryError(_("文件使用的坐标系 %(crs)s 不是经纬度坐标，请在 GIS 软件中导出为 "
+                              "WGS-84（EPSG:4326）后再上传", crs=name))
+
+
+def _single_geometry(geometry: dict, kind: str) -> dict:
+    expected = "Polygon" if kind == "parcel" else "Point"
+    found = geometry.get("type")
+    coords = geometry.get("coordinates")
+    if _SINGLE.get(found) == expected and isinstance(coords, list):
+        if len(coords) != 1:
+            raise GeometryError(
+                _("地块应为一块面（Polygon），当前的 MultiPolygon 有 %(n)d 块", n=len(coords))
+                if expected == "Polygon" else
+                _("载体位置应为一个点（Point），当前的 MultiPoint 有 %(n)d 个点", n=len(coords)))
+        found, coords = expected, coords[0]
+    if found != expected:
+        found = found if isinstance(found, str) else "—"
+        raise GeometryError(_("地块应为面（Polygon），当前为 %(type)s", type=found)
+                            if expected == "Polygon" else
+                            _("载体位置应为点（Point），当前为 %(type)s", type=found))
+    if expected == "Polygon" and isinstance(coords, list):
+        vertices = sum(len(ring) for ring in coords if isinstance(ring, list))
+        if vertices > MAX_VERTICES:
+            raise GeometryError(_("边界有 %(n)d 个点，超过上限 %(max)d 个，请在 GIS 软件中简化后"
+                                  "再上传", n=vertices, max=MAX_VERTICES))
+    # shapely also takes "113.3", true or a nested point, which the maps could not draw.
+    positions = ([coords] if expected == "Point" else
+                 [p for ring in coords for p in ring] if isinstance(coords, list)
+                 and all(isinstance(ring, list) for ring in coords) else None)
+    if positions is None or not all(_is_position(p) for p in positions):
+        raise GeometryError(_("坐标格式不正确：每个点应为 [经度, 纬度] 两个数"))
+    single = {"type": expected, "coordinates": coords}
+    parse(single, kind)
+    return single

@@ -49,6 +49,13 @@ VENDOR_FILES: tuple[str, ...] = (
     MARKERCLUSTER_CSS,
     MARKERCLUSTER_DEFAULT_CSS,
 )
+# Served to the staff position editor (templates/admin/_geometry.html), not by folium.
+EDITOR_FILES: tuple[str, ...] = (
+    "vendor/leaflet-draw/leaflet.draw.js", "vendor/leaflet-draw/leaflet.draw.css",
+    "vendor/leaflet-draw/images/spritesheet-2x.png", "vendor/leaflet-draw/images/spritesheet.png",
+    "vendor/leaflet-draw/images/spritesheet.svg",
+)
+VENDOR_FILES += EDITOR_FILES
 
 # The names folium gives these links are kept, so its own lookups by name still match.
 _LOCAL: dict[type, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {

@@ -10,8 +10,10 @@ needs npm.
 It packs each pinned version with ``npm pack`` into a temporary directory, checks the tarball
 against the registry's ``dist.integrity``, copies only the files the portal serves plus the
 licence, deletes files a previous run left that are no longer served, and rewrites
-VERSIONS.txt. Running it twice changes nothing. To move a pin, edit PACKAGES and the matching
-paths in ``portal/sites/offline.py`` (the tests check that the two agree).
+VERSIONS.txt. Running it twice changes nothing. A package whose tarball ships no licence file
+(leaflet-draw) has its upstream licence text kept here, written beside its files. To move a
+pin, edit PACKAGES and the matching paths in ``portal/sites/offline.py`` (the tests check that
+the two agree).
 """
 
 from __future__ import annotations
@@ -31,6 +33,44 @@ from pathlib import Path
 VENDOR = Path(__file__).resolve().parent
 VERSIONS = VENDOR / "VERSIONS.txt"
 
+LEAFLET_DRAW_LICENSE = """\
+Copyright 2012-2016 Jacob Toye and Leaflet
+
+Permission is hereby granted, free of charge, to any person obtaining
+a copy of this software and associated documentation files (the
+"Software"), to deal in the Software without restriction, including
+without limitation the rights to use, copy, modify, merge, publish,
+distribute, sublicense, and/or sell copies of the Software, and to
+permit persons to whom the Software is furnished to do so, subject to
+the following conditions:
+
+The above copyright notice and this permission notice shall be
+included in all copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND,
+EXPRESS OR IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF
+MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND
+NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE
+LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION
+OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION
+WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+"""
+
+
+@dataclass(frozen=True)
+class KeptLicense:
+    """A licence text kept here because the package's npm tarball leaves it out.
+
+    It is written as ``name`` beside the served files. The registry's licence field must
+    still read ``spdx``: if a new version changes its licence, the update stops rather than
+    ship the old text.
+    """
+
+    name: str
+    spdx: str
+    source: str  # where the text was copied from
+    text: str
+
 
 @dataclass(frozen=True)
 class Package:
@@ -40,6 +80,7 @@ class Package:
     serve: tuple[str, ...]  # patterns inside the tarball's package/ folder
     strip: str  # prefix removed from served paths, so CSS url(images/…) still resolves
     licenses: tuple[str, ...]  # copied to the folder's top under their own names
+    kept_license: KeptLicense | None = None  # for a tarball that ships no licence file
 
     @property
     def spec(self) -> str:
@@ -66,6 +107,20 @@ PACKAGES = (
         ),
         strip="dist/",
         licenses=("MIT-LICENCE.txt",),
+    ),
+    Package(
+        name="leaflet-draw",
+        version="1.0.4",
+        folder="leaflet-draw",
+        serve=("dist/leaflet.draw.js", "dist/leaflet.draw.css", "dist/images/spritesheet*"),
+        strip="dist/",
+        licenses=(),
+        kept_license=KeptLicense(
+            name="MIT-LICENSE.md",
+            spdx="MIT",
+            source="https://github.com/Leaflet/Leaflet.draw/blob/v1.0.4/MIT-LICENSE.md",
+            text=LEAFLET_DRAW_LICENSE,
+        ),
     ),
 )
 
@@ -131,7 +186,20 @@ def fetch(npm: str, package: Package, workdir: Path) -> Fetched:
             if name not in members:
                 raise UpdateError(f"{package.spec}: the tarball has no licence file {name!r}")
             files[name] = read(tar, members[name])
-    return Fetched(package, integrity, str(meta.get("license", "UNKNOWN")), files)
+    license_ = str(meta.get("license", "UNKNOWN"))
+    kept = package.kept_license
+    if kept is not None:
+        if license_ != kept.spdx:
+            raise UpdateError(
+                f"{package.spec}: the registry gives the licence {license_!r}, but update.py "
+                f"keeps a {kept.spdx} text for it; replace it with the text from the new "
+                "version's repository"
+            )
+        if kept.name in members:
+            raise UpdateError(f"{package.spec}: the tarball now ships {kept.name}; list it "
+                              "in licenses and drop kept_license")
+        files[kept.name] = kept.text.encode("utf-8")
+    return Fetched(package, integrity, license_, files)
 
 
 def check_integrity(tarball: Path, integrity: str, spec: str) -> None:
