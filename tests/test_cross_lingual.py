@@ -84,3 +84,19 @@ def test_the_english_page_suggestion_now_finds_policies(site_client):
     for q in ("land", "talent", "hydrogen", "standard land"):
         data = site_client.get("/api/v1/policies", query_string={"q": q}).get_json()
         assert data["total"] > 0, q
+
+
+@pytest.mark.parametrize("lang", ["zh", "en", "ja", "ko", "ru"])
+def test_every_search_the_page_suggests_finds_policies(site_client, lang):
+    """The 常用搜索 links a search that found nothing offers, in the page's language, each
+    find something."""
+    import re
+    from html import unescape
+
+    html = site_client.get(f"/{lang}/policies/", query_string={"q": "zzqqxx"}
+                           ).get_data(as_text=True)
+    links = re.findall(rf'href="/{lang}/policies/\?q=[^"]+">([^<]+)</a>', html)
+    assert len(links) == 5
+    for word in map(unescape, links):
+        data = site_client.get("/api/v1/policies", query_string={"q": word}).get_json()
+        assert data["total"] > 0, (lang, word)
