@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from portal.extensions import db
-from portal.models import Region, User
+from portal.models import ContentVersion, Policy, Region, User
 from tests import factories
 from tests.test_browser import CHROMIUM, browser, live_server  # noqa: F401  (fixtures)
 from tests.test_browser_csp import WATCH, Visitor
@@ -47,6 +47,12 @@ def people(site_app):
             user = db.session.get(User, user_id)
             user.active = False
             user.end_sessions()
+        # The policy this test wrote goes too: other tests count the pack's policies.
+        for policy in db.session.scalars(db.select(Policy).where(
+                Policy.title.in_((TITLE, RENAMED)))):
+            db.session.execute(db.delete(ContentVersion).where(
+                ContentVersion.kind == "policy", ContentVersion.record_id == policy.id))
+            db.session.delete(policy)
         db.session.commit()
         db.session.remove()
 
