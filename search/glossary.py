@@ -106,6 +106,8 @@ class Glossary:
         self.terms = list(entries)
         self._by_zh = {t.zh: t for t in self.terms}
         self._chinese = {zh for t in self.terms for zh in t.chinese}
+        self._owner = {zh: t for t in self.terms for zh in t.chinese}
+        self._scanner: re.Pattern | None = None
         self._forms: dict[tuple[str, ...], list[Term]] = {}
         for term in self.terms:
             for lang in FOREIGN:
@@ -118,6 +120,24 @@ class Glossary:
 
     def __len__(self) -> int:
         return len(self.terms)
+
+    def used_in(self, text: str, limit: int) -> list[Term]:
+        """Terms ``text`` uses, in order of first use, in one scan: at each place the longest
+        Chinese form wins, so a term seen only inside a longer one (土地 in 土地出让金) is
+        not counted."""
+        if self._scanner is None:
+            forms = sorted(self._owner, key=len, reverse=True)
+            self._scanner = re.compile("|".join(map(re.escape, forms))) if forms else None
+            if self._scanner is None:
+                return []
+        found: list[Term] = []
+        for match in self._scanner.finditer(text or ""):
+            term = self._owner[match.group(0)]
+            if term not in found:
+                found.append(term)
+                if len(found) >= limit:
+                    break
+        return found
 
     def get(self, zh: str) -> Term | None:
         return self._by_zh.get(zh)

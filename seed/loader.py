@@ -142,28 +142,14 @@ def _record_label(content, path) -> str | None:
     return f"#{index + 1}"
 
 
-def _field_label(path) -> str | None:
-    return rules.field_label(path)
-
-
-def _problem(error: jsonschema.ValidationError) -> str:
-    return rules.problem_text(error)
-
-
 def _validate(file: Path, content, file_schema: dict) -> None:
     validator = jsonschema.Draft202012Validator(file_schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(content))
     if error is None:
         return
-    # For oneOf/anyOf, the most specific sub-error names the real field.
-    while error.context:
-        error = jsonschema.exceptions.best_match(error.context)
-    path = list(error.absolute_path)
-    field = _field_label(path)
-    if error.validator == "required" and isinstance(error.instance, dict):
-        missing = [n for n in error.validator_value if n not in error.instance]
-        field = ".".join(filter(None, [field, missing[0] if missing else None]))
-    raise PackError(str(file), _record_label(content, path), field, _problem(error))
+    error = rules.specific(error)
+    raise PackError(str(file), _record_label(content, list(error.absolute_path)),
+                    rules.error_field(error), rules.problem_text(error))
 
 
 def _features(pack: Pack, filename: str) -> list[dict]:

@@ -66,27 +66,8 @@ def doc_number_name(doc_number: str, lang: str) -> tuple[str, str] | None:
 
 
 def terms_in(*texts: str, limit: int = MAX_TERMS_PER_PAGE) -> list[Term]:
-    """Glossary terms the texts use, in order of first use. A term seen only inside a
-    longer term (土地 inside 土地出让金) is left out."""
-    text = "\n".join(t for t in texts if t)
-    if not text:
-        return []
-    found = []
-    for term in glossary().terms:
-        spans = [(m.start(), m.start() + len(zh)) for zh in term.chinese
-                 for m in re.finditer(re.escape(zh), text)]
-        if spans:
-            found.append((term, spans))
-    longer = sorted(found, key=lambda f: -len(f[0].zh))
-    kept = []
-    for term, spans in found:
-        inside = all(any(s2 <= s and e <= e2 and (e2 - s2) > (e - s)
-                         for other, spans2 in longer if other is not term
-                         for s2, e2 in spans2) for s, e in spans)
-        if not inside:
-            kept.append((min(s for s, _e in spans), term))
-    kept.sort(key=lambda k: k[0])
-    return [term for _pos, term in kept[:limit]]
+    """Glossary terms the texts use, in order of first use (see ``Glossary.used_in``)."""
+    return glossary().used_in("\n".join(t for t in texts if t), limit)
 
 
 def search(q: str) -> list[Term]:
