@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 BLUEPRINTS = (
     "portal.showcase.views",
     "portal.policies.views",
+    "portal.alerts.views",
     "portal.sites.views",
     "portal.opportunities.views",
     "portal.intake.views",
@@ -111,9 +112,11 @@ def register_search(app: Flask) -> None:
 
 def register_content(app: Flask) -> None:
     """Public pages see live records only; the clock publishes, expires and closes."""
+    from portal.alerts import services as alerts
     from portal.content import schedule, workflow
 
     workflow.register(app)
+    alerts.register()  # a policy going live is announced to its subscribers
     app.after_request(schedule.tick)
 
 

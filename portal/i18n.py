@@ -205,9 +205,12 @@ def _request_globals() -> dict:
 
 def _template_globals() -> dict:
     """Globals that imported macros see too (context processors reach only the page)."""
+    from portal.charts import bar_chart, column_chart
     from portal.labels import FIGURE_LABELS, LABELS
 
     return {
+        "bar_chart": bar_chart,
+        "column_chart": column_chart,
         "languages": LANGUAGE_NAMES,
         "labels": LABELS,
         "figure_labels": FIGURE_LABELS,

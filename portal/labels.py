@@ -38,7 +38,18 @@ LABELS = {
         "scene": _l("场景机会"), "project": _l("招商项目"), "challenge": _l("揭榜挂帅"),
         "capability": _l("能力清单"), "demand": _l("需求清单"),
     },
+    # 揭榜挂帅, in order (portal.opportunities.phases says what each one means).
+    "challenge_phase": {
+        "publish": _l("发榜"), "apply": _l("揭榜申报"), "review": _l("评审"),
+        "notice": _l("公示"), "award": _l("授榜"),
+    },
     "batch": {"signed": _l("签约一批"), "started": _l("开工一批"), "producing": _l("投产一批")},
+    # 要素成本, in the order the pages show them (portal.models.factors.FACTOR_CATEGORIES).
+    "factor_category": {
+        "land": _l("工业用地"), "electricity": _l("电价"), "green_power": _l("绿电"),
+        "water": _l("水价"), "gas": _l("天然气"), "heat": _l("供热"), "wage": _l("用工成本"),
+        "logistics": _l("物流"),
+    },
     "service_category": {
         "appeal": _l("诉求建议"), "funding": _l("资金扶持"), "affairs": _l("政务办事"),
         "talent": _l("人才服务"), "finance": _l("金融信贷"), "other": _l("其他服务"),
@@ -92,4 +103,19 @@ FIGURE_LABELS = {
     "rank_group": _l("考评类别"),
     "rank_province": _l("全省考评排名"),
     "enterprises": _l("入驻企业（家）"),
+    # City and zone figures from the source document (grouped with year and source in
+    # portal/showcase/figures.py).
+    "zones_assessed": _l("参加考核的开发区（家）"),
+    "zones_excellent": _l("考核优秀的开发区（家）"),
+    "zones_excellent_rate": _l("开发区考核优秀率"),
+    "zone_industrial_investment_yi": _l("开发区工业投资（亿元）"),
+    "zone_industrial_investment_share": _l("开发区工业投资占全市比重"),
+    "zone_industrial_investment_growth": _l("开发区工业投资同比增长"),
+    "zone_transition_investment_yi": _l("开发区转型项目投资（亿元）"),
+    "zone_transition_investment_share": _l("开发区转型项目投资占全市比重"),
+    "three_batches_rounds": _l("“三个一批”活动（次）"),
+    "commitment_items": _l("承诺制事项（项）"),
+    "standard_land_parcels": _l("出让“标准地”（宗）"),
+    "standard_land_mu": _l("“标准地”面积（亩）"),
+    "agency_services": _l("领办代办服务（件）"),
 }

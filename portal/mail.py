@@ -52,13 +52,20 @@ POLICY = SMTP_POLICY.clone(cte_type="7bit")
 MESSAGE_ERRORS = (smtplib.SMTPSenderRefused, smtplib.SMTPDataError,
                   smtplib.SMTPNotSupportedError)
 
+# Set by ``_message`` itself: a caller's ``headers`` may not replace them.
+RESERVED_HEADERS = frozenset({"from", "to", "cc", "bcc", "reply-to", "subject", "date",
+                              "message-id", "content-type", "content-transfer-encoding",
+                              "mime-version"})
+
 _unconfigured_warned = False
 
 
-def queue_mail(to: str, subject: str, body: str, *, reply_to: str | None = None) -> OutboxJob:
+def queue_mail(to: str, subject: str, body: str, *, reply_to: str | None = None,
+               headers: dict[str, str] | None = None) -> OutboxJob:
     """Add a mail job to the current session; it is sent only if the caller commits.
 
-    ``subject`` and ``body`` are final text, already translated by the caller.
+    ``subject`` and ``body`` are final text, already translated by the caller. ``headers``
+    adds others (``List-Unsubscribe``); names the message sets itself are refused.
     Raises ValueError for an address without ``@`` or a header with a line break, so the
     caller's transaction fails now rather than the mail later.
     """
@@ -68,12 +75,27 @@ def queue_mail(to: str, subject: str, body: str, *, reply_to: str | None = None)
         value = payload[name] or ""
         if "\n" in value or "\r" in value:
             raise ValueError(f"mail {name} must be a single line")
+    if headers:
+        payload["headers"] = _extra_headers(headers)
     for name in ("to", "reply_to"):
         if payload[name] is not None and "@" not in parseaddr(payload[name])[1]:
             raise ValueError(f"mail {name} is not an e-mail address: {payload[name]!r}")
     job = OutboxJob(kind="mail", payload=payload)
     db.session.add(job)
     return job
+
+
+def _extra_headers(headers: dict[str, str]) -> dict[str, str]:
+    out = {}
+    for name, value in headers.items():
+        name, value = str(name), str(value)
+        if (not name or not all(33 <= ord(c) <= 126 and c != ":" for c in name)
+                or name.lower() in RESERVED_HEADERS):
+            raise ValueError(f"mail header name not allowed: {name!r}")
+        if "\n" in value or "\r" in value:
+            raise ValueError(f"mail header {name} must be a single line")
+        out[name] = value
+    return out
 
 
 def drain_mail(limit: int = BATCH) -> tuple[int, int]:
@@ -190,6 +212,8 @@ def _message(job: OutboxJob, sender: str, now: datetime) -> EmailMessage:
     message["Subject"] = payload["subject"]
     message["Date"] = format_datetime(now)
     message["Message-ID"] = _message_id(job, sender)
+    for name, value in (payload.get("headers") or {}).items():
+        message[name] = value
     message.set_content(payload["body"])
     return message
 

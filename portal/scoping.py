@@ -17,6 +17,7 @@ from portal.models import (
     BatchFigure,
     Complaint,
     Demand,
+    FactorCost,
     Industry,
     Opportunity,
     Policy,
@@ -56,7 +57,7 @@ def scoped(user: User, model, stmt):
 
 # --- the public reference records (regions, industries, 三个一批 figures, service links) ---
 
-REFERENCE = (Region, BatchFigure, Industry, ServiceLink)
+REFERENCE = (Region, BatchFigure, Industry, ServiceLink, FactorCost)
 
 
 def _reference(user: User, model, stmt):
@@ -69,6 +70,6 @@ def _reference(user: User, model, stmt):
     ids = region_ids(user.region.slug)
     if model is Region:
         return stmt.where(Region.id.in_(ids))
-    if model is BatchFigure:
-        return stmt.where(BatchFigure.region_id.in_(ids))
+    if model in (BatchFigure, FactorCost):  # filed under a region
+        return stmt.where(model.region_id.in_(ids))
     return stmt.where(false())

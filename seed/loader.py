@@ -17,12 +17,14 @@ from flask_babel import gettext as _
 from shapely.geometry import shape
 from shapely.validation import explain_validity
 
+from portal.content.chain import node_refs, sync_chain
 from portal.extensions import db
 from portal.models import (
     BatchFigure,
     ChainLeader,
     ChainNode,
     Department,
+    FactorCost,
     Industry,
     Opportunity,
     Policy,
@@ -33,6 +35,7 @@ from portal.models import (
     Topic,
     Track,
 )
+from portal.models.showcase import SERVICE_DETAILS
 from seed import rules, schema
 from seed.textclean import clean_text, join_folded
 
@@ -188,13 +191,25 @@ def _check_references(pack: Pack) -> None:
     tracks = {t["slug"] for t in d["tracks.yaml"]}
     industries = {i["slug"] for i in d["industries.yaml"]}
     topics = {t["slug"] for t in d["topics.yaml"]}
+    chain_nodes = {}
     for i, ind in enumerate(d["industries.yaml"]):
         label = f"{ind['slug']} (#{i + 1})"
         need("industries.yaml", label, "track", ind.get("track"), tracks)
+        node_keys = set()
+        for node in (n for nodes in ind.get("chain", {}).values() for n in nodes):
+            if not node.get("key"):
+                continue
+            if node["key"] in node_keys:
+                raise PackError(str(root / "industries.yaml"), label, "chain.key",
+                                _("重复的环节标识 %(value)s", value=node["key"]))
+            node_keys.add(node["key"])
+            chain_nodes[f"{ind['slug']}/{node['key']}"] = ind["slug"]
         for leader in ind.get("leaders", []):
             need("industries.yaml", label, "leaders.region", leader.get("region"), region_slugs)
+            need("industries.yaml", label, "leaders.node", leader.get("node"), node_keys)
     known = rules.Known(regions=dict.fromkeys(region_slugs), topics=dict.fromkeys(topics),
-                        industries=dict.fromkeys(industries), boundaries=boundaries)
+                        industries=dict.fromkeys(industries), boundaries=boundaries,
+                        chain_nodes=chain_nodes)
 
     def first_problem(file: str, label: str, kind: str, record: dict) -> None:
         """The per-record rules the back office and the importer apply too."""
@@ -236,6 +251,16 @@ def _check_references(pack: Pack) -> None:
     for i, b in enumerate(d["batch_figures.yaml"]):
         need("batch_figures.yaml", f"{b['key']} (#{i + 1})", "region", b.get("region"),
              region_slugs)
+        found = rules.batch_problems(b)
+        if found:
+            raise PackError(str(root / "batch_figures.yaml"), f"{b['key']} (#{i + 1})",
+                            found[0].field, found[0].message)
+    _check_unique(str(root / "factor_costs.yaml"), d["factor_costs.yaml"], "key")
+    for i, f in enumerate(d["factor_costs.yaml"]):
+        found = rules.factor_problems(f, region_slugs)
+        if found:
+            raise PackError(str(root / "factor_costs.yaml"), f"{f['key']} (#{i + 1})",
+                            found[0].field, found[0].message)
     need("pack.yaml", None, "root", d["pack.yaml"]["root"], region_slugs)
 
 
@@ -267,7 +292,7 @@ def load_pack(name_or_path: str) -> dict[str, int]:
 
 def counts() -> dict[str, int]:
     models = (Region, Track, Industry, ChainNode, ChainLeader, Topic, Policy, Site, Opportunity,
-              BatchFigure, ServiceLink, Department, RoutingRule)
+              BatchFigure, FactorCost, ServiceLink, Department, RoutingRule)
     return {m.__tablename__: db.session.query(m).count() for m in models}
 
 
@@ -321,7 +346,7 @@ def _write(pack: Pack) -> None:
         for t in d["topics.yaml"]
     }
     db.session.flush()
-    known = rules.Known(regions, topics, industries)
+    known = rules.Known(regions, topics, industries, chain_nodes=node_refs())
     for p in d["policies.yaml"]:
         body = p.get("body") or clean_text((pack.path / p["body_file"]).read_text("utf-8"))
         record = {k: v for k, v in p.items() if k != "body_file"} | {"body": body}
@@ -337,14 +362,26 @@ def _write(pack: Pack) -> None:
             "batch": b["batch"], "projects": b["projects"],
             "investment_yi": b.get("investment_yi"),
             "completed_projects": b.get("completed_projects"),
-            "rate_label": b.get("rate_label", ""), "rate_percent": b.get("rate_percent"),
+            "rate_kind": b.get("rate_kind", ""), "rate_part": b.get("rate_part"),
+            "rate_whole": b.get("rate_whole"), "rate_label": b.get("rate_label", ""),
+            "published_rate_percent": b.get("published_rate_percent"),
             "note": b.get("note", ""), "source": b["source"], "sort_order": i,
             "translations": b.get("translations", {}),
+        })
+    for i, f in enumerate(d["factor_costs.yaml"]):
+        _upsert(FactorCost, {"key": f["key"]}, kind="factor_cost", values={
+            "region": regions[f["region"]], "category": f["category"], "item": f["item"],
+            "value": f["value"], "low": f.get("low"), "high": f.get("high"), "unit": f["unit"],
+            "year": f["year"], "source": f["source"], "source_url": f.get("source_url", ""),
+            "note": f.get("note", ""), "is_demo": f.get("is_demo", False), "sort_order": i,
+            "translations": f.get("translations", {}),
         })
     for i, s in enumerate(d["services.yaml"]):
         _upsert(ServiceLink, {"key": s["key"]}, kind="service", values={
             "category": s["category"], "name": s["name"],
-            "description": s.get("description", ""), "url": s["url"], "sort_order": i,
+            "description": s.get("description", ""), "url": s.get("url", ""), "sort_order": i,
+            **{name: s.get(name, "") for name in SERVICE_DETAILS},
+            "policy_key": s.get("policy", ""), "is_demo": s.get("is_demo", False),
             "translations": s.get("translations", {}),
         })
     for i, dep in enumerate(d["departments.yaml"]):
@@ -404,21 +441,9 @@ def _write_industries(records, tracks, regions) -> dict[str, Industry]:
         industries[ind["slug"]] = industry
         if getattr(industry, "staff_owned", False):
             continue  # staff keep this industry's chain map now
-        # Chain maps belong to the pack until staff edit them: rebuilt on every load.
-        industry.chain_nodes = [
-            ChainNode(stage=stage, name=n["name"], description=n.get("description", ""),
-                      is_gap=n.get("gap", False), gap_note=n.get("gap_note", ""),
-                      sort_order=j, translations=n.get("translations", {}))
-            for stage, nodes in ind.get("chain", {}).items()
-            for j, n in enumerate(nodes)
-        ]
-        industry.leaders = [
-            ChainLeader(name=leader["name"], region=regions.get(leader.get("region")),
-                        description=leader.get("description", ""),
-                        is_demo=leader.get("is_demo", False),
-                        translations=leader.get("translations", {}))
-            for leader in ind.get("leaders", [])
-        ]
+        # Chain maps belong to the pack until staff edit them: nodes updated in place (records
+        # link to them), companies rebuilt on every load.
+        sync_chain(industry, ind.get("chain", {}), ind.get("leaders", []), regions)
     return industries
 
 

@@ -12,6 +12,7 @@ a stored row back into a record (for version history, diff, restore and export).
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema
 from flask_babel import gettext as _
@@ -57,6 +58,8 @@ class Known:
     topics: dict[str, Any] = field(default_factory=dict)
     industries: dict[str, Any] = field(default_factory=dict)
     boundaries: dict[str, Any] = field(default_factory=dict)
+    # "industry-slug/node-key" → chain node (or anything, when checking a pack).
+    chain_nodes: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_database(cls) -> "Known":
@@ -71,8 +74,11 @@ class Known:
                     boundaries[slug] = shape(region.boundary)
                 except (ValueError, TypeError, AttributeError):
                     continue
+        from portal.content.chain import node_refs
+
         return cls(regions, {t.slug: t for t in db.session.scalars(db.select(Topic))},
-                   {i.slug: i for i in db.session.scalars(db.select(Industry))}, boundaries)
+                   {i.slug: i for i in db.session.scalars(db.select(Industry))}, boundaries,
+                   node_refs())
 
 
 # --- messages ------------------------------------------------------------------------------
@@ -190,7 +196,14 @@ def _check_site(record: dict, known: Known) -> list[Problem]:
     if (record.get("min_plot_ratio") is not None and record.get("max_plot_ratio") is not None
             and record["max_plot_ratio"] < record["min_plot_ratio"]):
         found.append(Problem("max_plot_ratio", _("容积率上限小于下限")))
+    for ref in record.get("chain_nodes", []):
+        if ref not in known.chain_nodes:
+            found.append(Problem("chain_nodes", unknown_node(ref)))
     return found
+
+
+def unknown_node(ref: str) -> str:
+    return _("未知的产业链环节 %(value)s（写作“产业标识/环节标识”）", value=ref)
 
 
 def _check_opportunity(record: dict, known: Known) -> list[Problem]:
@@ -199,11 +212,142 @@ def _check_opportunity(record: dict, known: Known) -> list[Problem]:
         found.append(Problem("region", unknown(record["region"])))
     if record.get("industry") and record["industry"] not in known.industries:
         found.append(Problem("industry", unknown(record["industry"])))
+    node = record.get("chain_node")
+    if node and node not in known.chain_nodes:
+        found.append(Problem("chain_node", unknown_node(node)))
+    elif node and record.get("industry") and node.split("/")[0] != record["industry"]:
+        found.append(Problem("chain_node", _(
+            "产业链环节 %(node)s 不属于所选产业 %(industry)s", node=node,
+            industry=record["industry"])))
     found += date_problems(record, "published", "deadline")
+    found += _phase_problems(record)
+    return found
+
+
+def _phase_problems(record: dict) -> list[Problem]:
+    """揭榜挂帅 phases: a challenge's only, each phase once and in order (发榜 → 揭榜申报 → 评审
+    → 公示 → 授榜), real dates, none ending before it starts or starting before the previous
+    one, the application phase within the deadline."""
+    from portal.labels import LABELS
+    from portal.models.opportunities import CHALLENGE_PHASES
+
+    phases = record.get("phases") or []
+    if not phases:
+        return []
+    if record.get("kind") != "challenge":
+        return [Problem("phases", _("只有揭榜挂帅项目有阶段；请删除阶段，或把类型改为揭榜挂帅"))]
+    found, previous, last_start = [], -1, None
+    for entry in phases:
+        name = entry.get("phase")
+        label = str(LABELS["challenge_phase"].get(name, name))
+        order = CHALLENGE_PHASES.index(name) if name in CHALLENGE_PHASES else -1
+        if order <= previous:
+            found.append(Problem("phases", _(
+                "阶段“%(phase)s”重复或顺序不对：按发榜、揭榜申报、评审、公示、授榜的顺序，"
+                "每个阶段只填一次", phase=label)))
+        previous = max(previous, order)
+        try:
+            starts = date.fromisoformat(str(entry.get("starts")))
+            ends = date.fromisoformat(str(entry["ends"])) if entry.get("ends") else None
+        except ValueError:
+            found.append(Problem("phases", _("阶段“%(phase)s”的日期无效，按 2026-06-30 的格式填写",
+                                             phase=label)))
+            continue
+        if ends is not None and ends < starts:
+            found.append(Problem("phases", _("阶段“%(phase)s”的结束日期早于开始日期",
+                                             phase=label)))
+        if last_start is not None and starts < last_start:
+            found.append(Problem("phases", _("阶段“%(phase)s”的开始日期早于上一阶段", phase=label)))
+        last_start = starts
+        deadline = record.get("deadline")
+        if name == "apply" and ends is not None and deadline and str(ends) > str(deadline):
+            found.append(Problem("phases", _("揭榜申报的结束日期晚于截止日期")))
     return found
 
 
 CHECKS = {"policy": _check_policy, "site": _check_site, "opportunity": _check_opportunity}
+
+
+def factor_problems(record: dict, regions) -> list[Problem]:
+    """What is wrong with a schema-valid factor cost (要素成本) beyond its schema: the pack's
+    loader and the back-office form both ask here, so they say the same. ``regions`` holds
+    the region slugs a record may name."""
+    found = []
+    if record.get("region") not in regions:
+        found.append(Problem("region", unknown(record.get("region"))))
+    low, high, value = record.get("low"), record.get("high"), record.get("value")
+    if (low is None) != (high is None):
+        found.append(Problem("high" if high is None else "low",
+                             _("范围要同时填写下限和上限，或都不填")))
+    elif low is not None and low > high:
+        found.append(Problem("high", _("上限 %(high)s 小于下限 %(low)s", high=_shown(high),
+                                        low=_shown(low))))
+    elif low is not None and value is not None and not low <= value <= high:
+        found.append(Problem("value", _("数值 %(value)s 应在下限和上限之间（%(low)s–%(high)s）",
+                                        value=_shown(value), low=_shown(low),
+                                        high=_shown(high))))
+    if record.get("unit") == "%":
+        for name in ("value", "low", "high"):
+            if record.get(name) is not None and record[name] > 100:
+                found.append(Problem(name, _("百分比不能大于 100")))
+    latest = date.today().year + 1
+    if isinstance(record.get("year"), int) and record["year"] > latest:
+        found.append(Problem("year", _("年份不能晚于 %(year)d 年", year=latest)))
+    url = record.get("source_url") or ""
+    if url and not _web_address(url):
+        found.append(Problem("source_url", _("输入以 http:// 或 https:// 开头的完整网址")))
+    return found
+
+
+def batch_problems(record: dict) -> list[Problem]:
+    """What is wrong with a schema-valid 三个一批 figure's rate (portal.showcase.rates): the
+    inputs its kind needs, and a published rate that the inputs cannot give once rounding is
+    allowed for. The pack's loader and the back-office form both ask here."""
+    from portal.i18n import format_percent
+    from portal.showcase import rates
+
+    found = []
+    kind = record.get("rate_kind") or ""
+    published = record.get("published_rate_percent")
+    if not kind:
+        if published is not None and not (record.get("rate_label") or "").strip():
+            found.append(Problem("rate_label", _("填写公布比率的名称，如：开工率")))
+        return found
+    rate_kind = rates.RATE_KINDS[kind]
+    part, whole = record.get("rate_part"), rates.whole_of(
+        kind, record.get("investment_yi"), record.get("rate_whole"))
+    if part is None:
+        found.append(Problem("rate_part", _("填写%(input)s", input=rate_kind.part)))
+    if whole is None or whole <= 0:
+        found.append(Problem("investment_yi" if rate_kind.whole_is_investment else "rate_whole",
+                             _("填写%(input)s（大于 0）", input=rate_kind.whole)))
+    if found:
+        return found
+    if part > whole:
+        found.append(Problem("rate_part", _("%(part)s不能大于%(whole)s", part=rate_kind.part,
+                                            whole=rate_kind.whole)))
+    elif not rates.published_agrees(published, part, whole):
+        found.append(Problem("published_rate_percent", _(
+            "公布的比率 %(published)s 与按投入计算的 %(computed)s 不符（已考虑舍入）；"
+            "核对输入，或删去公布值并在说明中注明",
+            published=format_percent(published), computed=format_percent(
+                rates.compute(part, whole)))))
+    return found
+
+
+def _shown(number) -> str:
+    """5.0 and 5 read the same in a message, whether typed in a form or a YAML file."""
+    return f"{number:g}"
+
+
+def _web_address(url: str) -> bool:
+    if url != url.strip() or any(ord(c) < 33 or c == "\x7f" for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 # --- writing ---------------------------------------------------------------------------
@@ -251,6 +395,7 @@ def _site_values(props: dict, known: Known) -> dict:
         "available_from": _day(props.get("available_from")),
         "is_demo": props.get("is_demo", False),
         "translations": props.get("translations", {}),
+        "chain_nodes": [known.chain_nodes[r] for r in props.get("chain_nodes", [])],
     })
     return out
 
@@ -260,10 +405,12 @@ def _opportunity_values(o: dict, known: Known) -> dict:
         "kind": o["kind"], "title": o["title"], "summary": o.get("summary", ""),
         "body": o.get("body", ""), "region": known.regions.get(o.get("region")),
         "industry": known.industries.get(o.get("industry")), "amount_wan": o.get("amount_wan"),
+        "chain_node": known.chain_nodes.get(o.get("chain_node")),
         "publisher": o.get("publisher", ""), "contact_name": o.get("contact_name", ""),
         "contact_phone": o.get("contact_phone", ""), "published": _day(o["published"]),
         "deadline": _day(o.get("deadline")), "status": o.get("status", "open"),
         "is_demo": o.get("is_demo", False), "translations": o.get("translations", {}),
+        "phases": [dict(p) for p in o.get("phases", [])],
     }
 
 
@@ -311,6 +458,7 @@ def _site_record(s) -> dict:
         "readiness": list(s.readiness or []), "availability": s.availability,
         "available_from": _iso(s.available_from), "is_demo": bool(s.is_demo),
         "translations": dict(s.translations or {}), "geometry": s.geometry,
+        "chain_nodes": sorted(n.ref for n in s.chain_nodes if n.key),
     })
     return _drop_empty(record, keep=("key", "kind", "name", "region", "land_use", "is_demo",
                                      "geometry"))
@@ -321,10 +469,11 @@ def _opportunity_record(o) -> dict:
         "key": o.key, "kind": o.kind, "title": o.title, "summary": o.summary, "body": o.body,
         "region": o.region.slug if o.region else None,
         "industry": o.industry.slug if o.industry else None, "amount_wan": o.amount_wan,
+        "chain_node": o.chain_node.ref if o.chain_node and o.chain_node.key else None,
         "publisher": o.publisher, "contact_name": o.contact_name,
         "contact_phone": o.contact_phone, "published": _iso(o.published),
         "deadline": _iso(o.deadline), "status": o.status, "is_demo": bool(o.is_demo),
-        "translations": dict(o.translations or {}),
+        "translations": dict(o.translations or {}), "phases": list(o.phases or []),
     }, keep=("key", "kind", "title", "published", "status", "is_demo"))
 
 

@@ -130,10 +130,15 @@ TRACKS = _records({
     "additionalProperties": False,
 })
 
+# A chain node named from another file: "industry-slug/node-key".
+CHAIN_REF = {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9-]*$",
+             "maxLength": 161}
+
 _CHAIN_NODE = {
     "type": "object",
     "required": ["name"],
     "properties": {
+        "key": _SLUG,
         "name": _TITLE, "description": _TEXT, "gap": {"type": "boolean"}, "gap_note": _TEXT,
         "translations": _TRANSLATIONS,
     },
@@ -160,6 +165,8 @@ INDUSTRIES = _records({
             "required": ["name"],
             "properties": {
                 "name": _TITLE, "region": _SLUG, "description": _TEXT,
+                # The node (its key) the company works on; 链主 or a local company.
+                "node": _SLUG, "role": {"enum": ["leader", "local"]},
                 "is_demo": {"type": "boolean"}, "translations": _TRANSLATIONS,
             },
             "additionalProperties": False,
@@ -259,6 +266,7 @@ _SITE_PROPERTIES = {
         "available_from": _DATE,
         "contact_name": _TEXT,
         "contact_phone": _TEXT,
+        "chain_nodes": {"type": "array", "uniqueItems": True, "items": CHAIN_REF},
         "is_demo": {"type": "boolean"},
         "translations": _TRANSLATIONS,
     },
@@ -296,6 +304,7 @@ OPPORTUNITIES = _records({
         "body": _TEXT,
         "region": _SLUG,
         "industry": _SLUG,
+        "chain_node": CHAIN_REF,
         "amount_wan": _NONNEG,
         "publisher": _TEXT,
         "contact_name": _TEXT,
@@ -304,6 +313,17 @@ OPPORTUNITIES = _records({
         "deadline": _DATE,
         "status": {"enum": ["open", "closed"]},
         "is_demo": {"type": "boolean"},
+        # 揭榜挂帅 only: the phases in order, each with its dates (see seed.rules).
+        "phases": {"type": "array", "maxItems": 5, "items": {
+            "type": "object",
+            "required": ["phase", "starts"],
+            "properties": {
+                "phase": {"enum": ["publish", "apply", "review", "notice", "award"]},
+                "starts": _DATE,
+                "ends": _DATE,
+            },
+            "additionalProperties": False,
+        }},
         "translations": _TRANSLATIONS,
     },
     "additionalProperties": False,
@@ -321,8 +341,15 @@ BATCH_FIGURES = _records({
         "projects": {"type": "integer", "minimum": 0},
         "investment_yi": _NONNEG,
         "completed_projects": {"type": "integer", "minimum": 0},
+        # A computed rate: its kind (portal.showcase.rates.RATE_KINDS) and inputs; the
+        # published rate, if given, must agree with them (seed.rules.batch_problems). Without a
+        # kind, published_rate_percent is a quoted value under rate_label.
+        "rate_kind": {"enum": ["", "signed_started", "started_producing", "emerging_share",
+                               "procedures_done"]},
+        "rate_part": _NONNEG,
+        "rate_whole": _NONNEG,
         "rate_label": _TEXT,
-        "rate_percent": {"type": "number", "minimum": 0, "maximum": 100},
+        "published_rate_percent": {"type": "number", "minimum": 0, "maximum": 100},
         "note": _TEXT,
         "source": _TITLE,
         "translations": _TRANSLATIONS,
@@ -330,15 +357,50 @@ BATCH_FIGURES = _records({
     "additionalProperties": False,
 })
 
+# 要素成本 (portal.models.factors): one figure of one region, with its year and source. A
+# range is low–high with value its typical point; demo figures say so (is_demo).
+FACTOR_CATEGORIES = ("land", "electricity", "green_power", "water", "gas", "heat", "wage",
+                     "logistics")
+FACTOR_COSTS = _records({
+    "type": "object",
+    "required": ["key", "region", "category", "item", "value", "unit", "year", "source"],
+    "properties": {
+        "key": _KEY,
+        "region": _SLUG,
+        "category": {"enum": list(FACTOR_CATEGORIES)},
+        "item": _TITLE,
+        "value": _NONNEG,
+        "low": _NONNEG,
+        "high": _NONNEG,
+        "unit": _TITLE,
+        "year": {"type": "integer", "minimum": 1990, "maximum": 2100},
+        "source": _TITLE,
+        "source_url": _TEXT,
+        "note": _TEXT,
+        "is_demo": {"type": "boolean"},
+        "translations": _TRANSLATIONS,
+    },
+    "additionalProperties": False,
+})
+
 SERVICES = _records({
     "type": "object",
-    "required": ["key", "category", "name", "url"],
+    "required": ["key", "category", "name"],
     "properties": {
         "key": _KEY,
         "category": {"enum": ["appeal", "funding", "affairs", "talent", "finance", "other"]},
         "name": _TITLE,
-        "description": _TEXT,
-        "url": {"type": "string", "minLength": 1},
+        "description": _TEXT,  # what the service is for
+        "url": {"type": "string", "minLength": 1},  # where to use it online
+        "department": _TEXT,  # who provides it
+        "phone": {"type": "string", "pattern": r"^\+?[0-9][0-9 -]{1,30}$"},
+        "address": _TEXT,  # the counter
+        "hours": _TEXT,
+        "policy": _KEY,  # the related policy's key
+        "portal_path": _TEXT,  # the portal's own page, e.g. /complaints/new
+        "portal_label": _TEXT,
+        "operator_note": _TEXT,  # for staff only, never shown on public pages
+        "is_demo": {"type": "boolean"},
         "translations": _TRANSLATIONS,
     },
     "additionalProperties": False,
@@ -383,6 +445,7 @@ FILES = {
     "sites.geojson": SITES,
     "opportunities.yaml": OPPORTUNITIES,
     "batch_figures.yaml": BATCH_FIGURES,
+    "factor_costs.yaml": FACTOR_COSTS,
     "services.yaml": SERVICES,
     "departments.yaml": DEPARTMENTS,
     "routing.yaml": ROUTING,

@@ -268,9 +268,9 @@ SERVICE = {"key": "s-1", "category": "talent", "name": "人才", "url": "https:/
                                             "projects": "many", "source": "文件"},
      schema.BATCH_FIGURES, BATCH | {"projects": "many"}),
     ("/admin/reference/batch-figures/new", {"key": "x-1", "area": "平城区", "period": "2024年",
-                                            "projects": "3", "rate_percent": "120",
-                                            "source": "文件"},
-     schema.BATCH_FIGURES, BATCH | {"rate_percent": 120}),
+                                            "projects": "3", "published_rate_percent": "120",
+                                            "rate_label": "开工率", "source": "文件"},
+     schema.BATCH_FIGURES, BATCH | {"published_rate_percent": 120, "rate_label": "开工率"}),
     ("/admin/reference/batch-figures/new", {"key": "坏 标识", "area": "平城区",
                                             "period": "2024年", "projects": "3",
                                             "source": "文件"},
@@ -419,8 +419,8 @@ def test_admin_edits_an_industry_chain_and_leaders(app, world):
     page = text(app.test_client().get("/zh/industries/equipment"))
     assert "轨道交通装备" in page and "整车制造" not in page and "大同新能源装备公司" in page
     kept = _latest(app, "industry", world["industry"])
-    assert kept[0][3]["chain"]["midstream"][0] == {"name": "轨道交通装备", "gap": True,
-                                                    "gap_note": "引进整机企业"}
+    assert kept[0][3]["chain"]["midstream"][0] == {"key": "midstream-1", "name": "轨道交通装备",
+                                                    "gap": True, "gap_note": "引进整机企业"}
 
 
 def test_a_bad_chain_row_is_shown_beside_it(app, world):
@@ -449,7 +449,7 @@ def test_batch_figures_create_edit_delete_with_history(app, world):
     data = form_of(browser, "/admin/reference/batch-figures/new") | {
         "key": "datong-2025-producing", "area": "大同市", "region": "datong",
         "period": "2025年一季度", "batch": "producing", "projects": "21",
-        "investment_yi": "88.6", "rate_label": "投产率", "rate_percent": "64.5",
+        "investment_yi": "88.6", "rate_label": "投产率", "published_rate_percent": "64.5",
         "source": "大同市投资促进局", "tr_en_area": "Datong"}
     answer = browser.post("/admin/reference/batch-figures/new", data=data)
     assert answer.status_code == 302
@@ -640,7 +640,7 @@ def test_odd_input_never_500(app, world, value):
             "leaders-0-region", "leaders-0-ref", "leaders-0-name", "more"),
         "/admin/reference/batch-figures/new": (
             "key", "region", "batch", "projects", "investment_yi", "completed_projects",
-            "rate_percent", "area"),
+            "rate_kind", "rate_part", "rate_whole", "published_rate_percent", "area"),
         "/admin/reference/services/new": ("key", "category", "url", "name"),
     }
     for url, names in targets.items():

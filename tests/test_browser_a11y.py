@@ -47,6 +47,10 @@ def page_paths(lang: str, e: dict) -> list[tuple[str, int]]:
         (f"/{lang}/policies/?q={QUERY}", 200),
         (f"/{lang}/policies/{e['policy']}", 200),
         (f"/{lang}/policies/match?investment_wan=5000&employees=120", 200),
+        (f"/{lang}/policies/subscribe?level=municipal", 200),
+        (f"/{lang}/alerts/confirm/not-a-token", 400),
+        (f"/{lang}/alerts/manage/not-a-token", 400),
+        (f"/{lang}/alerts/unsubscribe/not-a-token", 400),
         (f"/{lang}/sites/", 200),
         (f"/{lang}/sites/{e['parcel']}", 200),
         (f"/{lang}/sites/match?min_area=abc", 422),  # a field message and its summary

@@ -198,6 +198,8 @@ def test_public_pages_under_the_csp(live_server, context, site_app, examples,  #
             (f"/{lang}/policies/match", None),
             (f"/{lang}/policies/match?investment_wan=5000&employees=120", None),
             (f"/{lang}/policies/feed.xml", None),
+            (f"/{lang}/policies/feed.xml?level=municipal", None),
+            (f"/{lang}/policies/subscribe?level=municipal", None),
             (f"/{lang}/sites/", MAP_DRAWN),
             (f"/{lang}/sites/?kind=parcel", MAP_DRAWN),
             (f"/{lang}/sites/{e['parcel']}", INSET_DRAWN),
@@ -218,6 +220,13 @@ def test_public_pages_under_the_csp(live_server, context, site_app, examples,  #
         visitor.visit(f"/{lang}/sites/match?min_area=abc", status=None)  # a field message
         assert visitor.page.locator(".error-summary").is_visible()
         visitor.visit(f"/{lang}/no-such-page", status=404)
+        # Policy alerts: a refused address (no subscription is written), and the pages mail
+        # links open, here with a link that cannot be used.
+        visitor.visit(f"/{lang}/policies/subscribe?level=municipal")
+        answer = visitor.submit("email", {"email": "not-an-address"})
+        assert answer.status == 422 and visitor.page.locator(".error-summary").is_visible()
+        for page in ("confirm", "manage", "unsubscribe"):
+            visitor.visit(f"/{lang}/alerts/{page}/not-a-token", status=400)
         visitor.visit(f"/{lang}/policies/999999999", status=404)
 
         # A demand, refused once (the error summary), then accepted: the confirmation page.
@@ -283,16 +292,17 @@ def assert_every_public_page_visited(app, visited):
 
 def _reference_examples(app) -> dict:
     """The reference editors and the import templates name their records their own way."""
-    from portal.models import BatchFigure, Industry, Region, ServiceLink
+    from portal.models import BatchFigure, FactorCost, Industry, Region, ServiceLink
 
     with app.app_context():
         first = {model: db.session.scalars(db.select(model).order_by(model.id)).first()
-                 for model in (Region, Industry, BatchFigure, ServiceLink)}
+                 for model in (Region, Industry, BatchFigure, ServiceLink, FactorCost)}
         out = {
             "reference.region": {"slug": first[Region].slug},
             "reference.industry": {"slug": first[Industry].slug},
             "reference.batch_figure": {"record_id": first[BatchFigure].id},
             "reference.service": {"record_id": first[ServiceLink].id},
+            "reference.factor_cost": {"record_id": first[FactorCost].id},
             "reference.history": {"kind": "region", "record_id": first[Region].id},
             "reference.diff": {"kind": "region", "record_id": first[Region].id},
             "imports.template": {"content_kind": "site", "fmt": "xlsx"},

@@ -12,6 +12,7 @@ from portal.models import (
     ChainLeader,
     ChainNode,
     Department,
+    FactorCost,
     Industry,
     Opportunity,
     Policy,
@@ -33,8 +34,9 @@ VISITOR_FIELDS = {
     Policy: ("title", "summary", "interpretation", "procedure", "source_note"),
     Site: ("name", "address", "description"),
     Opportunity: ("title", "summary", "body", "publisher"),
-    ServiceLink: ("name", "description"),
+    ServiceLink: ("name", "description", "department", "address", "hours", "portal_label"),
     BatchFigure: ("area", "period", "rate_label", "note", "source"),
+    FactorCost: ("item", "unit", "note", "source"),
     Department: ("name",),
 }
 # Japanese, Korean and Russian: at least these.

@@ -328,6 +328,8 @@ NOT_LISTS = {
     "reference.batch_figure_new": "a form",
     "reference.service": "one service link",
     "reference.service_new": "a form",
+    "reference.factor_cost": "one factor cost",
+    "reference.factor_cost_new": "a form",
     "reference.history": "one record's versions",
     "reference.diff": "two versions compared",
     "imports.index": "the upload form",

@@ -103,7 +103,9 @@ def test_region_role_needs_a_region(ctx):
 
 def test_batch_rate_is_a_percentage(ctx):
     _fails(BatchFigure(key="b", area="大同市", period="2023", batch="signed", projects=1,
-                       rate_percent=120))
+                       published_rate_percent=120))
+    _fails(BatchFigure(key="c", area="大同市", period="2023", batch="signed", projects=1,
+                       rate_kind="signed_started", rate_part=-1))
 
 
 def test_translation_falls_back_to_chinese(ctx):

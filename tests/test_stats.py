@@ -88,8 +88,9 @@ def records(app):
                  started_on=date(2026, 1, 5), invested_wan=50_000)
         db.session.add(BatchFigure(key="datong-2023-signed", area="大同市",
                                    period="2023年以来（共5次“三个一批”活动）", batch="signed",
-                                   projects=115, investment_yi=223.7, rate_label="签约开工率",
-                                   rate_percent=85.96))
+                                   projects=115, investment_yi=223.7,
+                                   rate_kind="signed_started", rate_part=192.3,
+                                   published_rate_percent=85.96))
         db.session.commit()
         db.session.remove()
 

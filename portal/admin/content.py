@@ -31,6 +31,7 @@ from wtforms import SelectChoice
 
 from portal import exports
 from portal.content import versions, workflow
+from portal.content.chain import node_choices
 from portal.content.schedule import CHINA
 from portal.converters import MAX_ID
 from portal.extensions import db
@@ -218,6 +219,10 @@ def _form(spec: Spec, row=None):
         form.industries.choices = industry_choices()
     if hasattr(form, "industry"):
         form.industry.choices = blank + industry_choices()
+    if hasattr(form, "chain_node"):
+        form.chain_node.choices = blank + node_choices()
+    if hasattr(form, "chain_nodes"):
+        form.chain_nodes.choices = node_choices()
     return form
 
 
@@ -275,7 +280,7 @@ def _edit_page(spec: Spec, form, row, built):
     problems = built.problems if built is not None else {}
     extra = [(m, "content-form") for m in problems.get(None, [])]
     for name, target in (("eligibility", "eligibility"), ("attachments", "attachments"),
-                         ("geometry", "geometry_file")):
+                         ("phases", "phases"), ("geometry", "geometry_file")):
         extra += [(_("%(field)s：%(message)s", field=spec.label(name), message=m), target)
                   for m in problems.get(name, [])]
     context = {"spec": spec, "form": form, "row": row, "problems": problems, "extra": extra,

@@ -56,7 +56,7 @@ ACTION_LABELS = {
 }
 TRANSLATION_LABELS = {"missing": _l("缺译文"), "machine": _l("机器翻译"),
                       "reviewed": _l("已审校")}
-ROWS = ("eligibility", "attachments")  # repeatable rows, each its own small table
+ROWS = ("eligibility", "attachments", "phases")  # repeatable rows, each its own table
 BLANK_ROWS = 3  # empty rows offered below the filled ones (no script adds rows)
 OP_LABELS = {"in": _l("属于"), "not_in": _l("不属于"), "gte": _l("不低于"), "lte": _l("不超过"),
              "eq": _l("等于")}
@@ -159,6 +159,14 @@ class AttachmentRow(Form):
     url = StringField(_l("链接"), render_kw={"inputmode": "url", "autocomplete": "off"})
 
 
+class PhaseRow(Form):
+    """One 揭榜挂帅 phase: which, and from when to when (the rules check the order)."""
+
+    phase = Choice(_l("阶段"), choices=_choices(LABELS["challenge_phase"], "—"))
+    starts = DateText(_l("开始日期"))
+    ends = DateText(_l("结束日期"))
+
+
 # --- the three forms -------------------------------------------------------------------------
 
 _PHONE = {"inputmode": "tel", "autocomplete": "off"}
@@ -221,6 +229,8 @@ class SiteForm(FlaskForm):
     available_from = DateText(_l("可供应日期"))
     contact_name = StringField(_l("联系人"))
     contact_phone = StringField(_l("联系电话"), render_kw=_PHONE)
+    chain_nodes = MultiCheckboxField(_l("面向的产业链环节"),
+                                     description=_l("这块土地或这处载体适合引进哪些环节的项目"))
     is_demo = BooleanField(_l("演示数据"))
     geometry = TextAreaField(_l("位置"))  # drawn by the geometry_field macro
 
@@ -231,6 +241,8 @@ class OpportunityForm(FlaskForm):
     kind = Choice(_l("类型"), choices=_choices(LABELS["opportunity_kind"], "—"))
     region = Choice(_l("所属区域"), description=_REGION_HINT)
     industry = Choice(_l("产业"))
+    chain_node = Choice(_l("产业链环节"),
+                        description=_l("这一机会补的是哪个环节；须属于上面选的产业"))
     amount_wan = Number(_l("金额（万元）"))
     publisher = StringField(_l("发布单位"))
     contact_name = StringField(_l("联系人"))
@@ -242,6 +254,7 @@ class OpportunityForm(FlaskForm):
     summary = TextAreaField(_l("摘要"), render_kw={"rows": 3})
     body = TextAreaField(_l("正文"), render_kw={"rows": 10})
     is_demo = BooleanField(_l("演示数据"))
+    phases = FieldList(FormField(PhaseRow), label=_l("揭榜挂帅阶段"))
 
 
 class MoveForm(FlaskForm):

@@ -1,16 +1,17 @@
 """Back office for the rest of the public records: regions and their figures, industries with
-their chain maps and chain leaders, 三个一批 figures and service links.
+their chain maps and chain leaders, 三个一批 figures, factor costs (要素成本) and service links.
 
 A saved change is public at once, and versioned and audited (``portal.content.reference``,
 with the data pack's rules and messages). Every list, lookup and export goes through
 ``portal.scoping.scoped``: admins and the bureau edit everything; region staff their own
-region's profile and the 三个一批 figures filed under it; industries and service links are
-the city's; department staff have none of it (404).
+region's profile and the 三个一批 figures and factor costs filed under it; industries and
+service links are the city's; department staff have none of it (404).
 """
 
 import copy
 import json
 import math
+import re
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -40,26 +41,30 @@ from portal.labels import FIGURE_LABELS, LABELS
 from portal.models import (
     BATCHES,
     CHAIN_STAGES,
+    FACTOR_CATEGORIES,
     SERVICE_CATEGORIES,
     Region,
     Track,
 )
 from portal.models.regions import ZONE_LEVELS
 from portal.scoping import scoped
+from portal.showcase.figures import COMPUTED, META_KEYS, META_LABELS
+from portal.showcase.rates import RATE_KINDS
 
 bp = Blueprint("reference", __name__, url_prefix="/admin/reference")
 
 STAFF = ("admin", "bureau", "region")
 BLANK_ROWS = 2  # empty rows under a list, to add to it without scripts
 MAX_ROWS = 200
-FIGURE_KEYS = (*FIGURE_LABELS, "figures_source")
-TEXT_FIGURES = ("rank_group", "figures_source")
+# Computed figures are not typed in; each group's year and source are (portal.showcase.figures).
+FIGURE_KEYS = (*(k for k in FIGURE_LABELS if k not in COMPUTED), *META_KEYS, "figures_source")
+TEXT_FIGURES = ("rank_group", "figures_source", *META_KEYS)
 STATUS_LABELS = {"missing": _l("缺译文"), "machine": _l("机器翻译，未审校"),
                  "reviewed": _l("已审校")}
 ACTION_LABELS = {"load": _l("数据包载入"), "create": _l("新建"), "edit": _l("修改"),
                  "restore": _l("恢复旧版本"), "archive": _l("删除")}
 KIND_LABELS = {"region": _l("区域"), "industry": _l("产业"), "batch_figure": _l("三个一批数据"),
-               "service": _l("服务链接")}
+               "service": _l("服务链接"), "factor_cost": _l("要素成本")}
 
 
 # --- forms -----------------------------------------------------------------------------------
@@ -88,6 +93,9 @@ class NodeRow(Form):
     stage = SelectField(_l("环节"), validate_choice=False, choices=[
         SelectChoice(s, LABELS["chain_stage"][s]) for s in CHAIN_STAGES])
     order = _text(_l("顺序"), description=_l("同一环节内按数字从小到大排列"))
+    key = _text(_l("标识"), description=_l(
+        "小写英文字母、数字和 -，如 core-parts；机会和载体以“产业标识/环节标识”引用它，"
+        "保存后不要修改；留空则自动生成"))
     name = _text(_l("名称"))
     description = _text(_l("说明"), long=True)
     gap = BooleanField(_l("缺失环节（补链）"))
@@ -98,6 +106,10 @@ class NodeRow(Form):
 class LeaderRow(Form):
     ref = HiddenField()
     name = _text(_l("企业名称"))
+    role = SelectField(_l("类型"), validate_choice=False, choices=[
+        SelectChoice("leader", _l("链主企业")), SelectChoice("local", _l("本地企业"))])
+    node = SelectField(_l("所在环节"), validate_choice=False,
+                       description=_l("新增的环节保存后才能选择"))
     region = SelectField(_l("所在区域"), validate_choice=False)
     description = _text(_l("说明"), long=True)
     is_demo = BooleanField(_l("演示数据"))
@@ -117,7 +129,7 @@ class RegionForm(FlaskForm):
 
 for _key in FIGURE_KEYS:
     setattr(RegionForm, f"figure_{_key}", _text(
-        FIGURE_LABELS.get(_key, _l("数据来源")),
+        FIGURE_LABELS.get(_key) or META_LABELS.get(_key, _l("数据来源")),
         description=None if _key in TEXT_FIGURES else _l("填数字，如 232 或 14.5；留空则不显示")))
 
 
@@ -142,8 +154,18 @@ class BatchForm(FlaskForm):
     projects = _text(_l("项目数"), description=_l("整数"))
     investment_yi = _text(_l("总投资（亿元）"))
     completed_projects = _text(_l("已开工或已投产项目数"), description=_l("整数，可留空"))
-    rate_label = _text(_l("比率名称"), description=_l("如：签约开工率"))
-    rate_percent = _text(_l("比率（%）"), description=_l("0 到 100 之间的数字"))
+    rate_kind = SelectField(_l("比率"), validate_choice=False, choices=[
+        SelectChoice("", _l("公布值（来源未给出输入）")),
+        *(SelectChoice(k, kind.label) for k, kind in RATE_KINDS.items())], description=_l(
+        "按公布的定义由下面的输入计算；来源只公布比率而没有输入时选“公布值”"))
+    rate_part = _text(_l("比率的分子"), description=_l(
+        "签约开工率：已开工项目总投资（亿元）；开工项目投产率：已投产项目已完成投资（亿元）；"
+        "战略性新兴产业投资占比：该类项目总投资（亿元）；前期手续办结率：已办结手续（件）"))
+    rate_whole = _text(_l("比率的分母"), description=_l(
+        "只有前期手续办结率需要：需办理手续（件）；其他比率的分母是上面的总投资"))
+    rate_label = _text(_l("公布比率的名称"), description=_l("只用于公布值，如：开工率"))
+    published_rate_percent = _text(_l("来源公布的比率（%）"), description=_l(
+        "0 到 100 之间的数字；有输入时用来核对计算结果，没有输入时作为公布值显示"))
     note = _text(_l("说明"), long=True)
     source = _text(_l("来源"), description=_l("发布这些数据的文件或报道"))
 
@@ -154,8 +176,42 @@ class ServiceForm(FlaskForm):
                            choices=[SelectChoice(c, LABELS["service_category"][c])
                                     for c in SERVICE_CATEGORIES])
     name = _text(_l("名称"))
-    description = _text(_l("说明"), long=True)
-    url = _text(_l("网址"), description=_l("以 http:// 或 https:// 开头；服务热线可填 tel:12345"))
+    description = _text(_l("说明"), long=True, description=_l("这项服务用来办什么"))
+    url = _text(_l("网址"), description=_l(
+        "在线办理的地址，以 http:// 或 https:// 开头；服务热线可填 tel:12345；没有可留空"))
+    department = _text(_l("提供部门"), description=_l("如：大同市行政审批服务管理局"))
+    phone = _text(_l("咨询电话"), description=_l("如 0352-1234567 或 12345"))
+    address = _text(_l("办理地点"), description=_l("窗口地址；只能线上办理的留空"))
+    hours = _text(_l("办理时间"), description=_l("如：工作日 9:00—17:00"))
+    policy = _text(_l("相关政策标识"),
+                   description=_l("政策管理中显示的标识，如 demo-006；没有可留空"))
+    portal_path = _text(_l("本专区页面"), description=_l(
+        "本专区内办理这项服务的页面，以 / 开头、不含语言前缀，如 /complaints/new 或 "
+        "/policies/?topic=talent"))
+    portal_label = _text(_l("本专区页面链接文字"), description=_l("如：在本专区提交投诉"))
+    operator_note = _text(_l("运维备注"), long=True, description=_l(
+        "仅工作人员可见，如链接如何配置；不会显示在公开页面"))
+    is_demo = BooleanField(_l("演示数据"))
+
+
+class FactorForm(FlaskForm):
+    key = _text(_l("标识"),
+                description=_l("英文字母、数字和 - _ .，如 datong-electricity-1；保存后不能修改"))
+    region = SelectField(_l("所属区域"), validate_choice=False)
+    category = SelectField(_l("类别"), validate_choice=False, choices=[
+        SelectChoice(c, LABELS["factor_category"][c]) for c in FACTOR_CATEGORIES])
+    item = _text(_l("项目"),
+                 description=_l("如：大工业用电（1-10千伏）、工业用地出让最低价（第十等）"))
+    value = _text(_l("数值"), description=_l("填数字，如 0.58；有范围时填典型值"))
+    low = _text(_l("下限"), description=_l("数值是一个范围时填写，否则留空"))
+    high = _text(_l("上限"), description=_l("与下限一起填写"))
+    unit = _text(_l("单位"), description=_l("如：元/千瓦时、元/立方米、万元/亩、元/月、%"))
+    year = _text(_l("年份"), description=_l("数据适用的年份，四位数字，如 2024"))
+    source = _text(_l("来源"),
+                   description=_l("发布这项价格的文件名称和文号；虚构的数据写“演示数据”"))
+    source_url = _text(_l("来源网址"), description=_l("可留空；以 http:// 或 https:// 开头"))
+    note = _text(_l("说明"), long=True)
+    is_demo = BooleanField(_l("演示数据"))
 
 
 class ButtonForm(FlaskForm):
@@ -172,7 +228,8 @@ def _add_translations(form_class, kind: str) -> None:
 
 
 for _kind, _form in (("region", RegionForm), ("industry", IndustryForm),
-                     ("batch_figure", BatchForm), ("service", ServiceForm)):
+                     ("batch_figure", BatchForm), ("service", ServiceForm),
+                     ("factor_cost", FactorForm)):
     _add_translations(_form, _kind)
 
 
@@ -266,7 +323,8 @@ def _industry_data(record: dict) -> dict:
     data = _form_data("industry", record, ("name", "track", "summary", "profile"))
     data["is_key"] = record.get("is_key", False)
     data["nodes"] = [
-        {"ref": f"{stage}:{j}", "stage": stage, "order": str(j + 1), "name": n["name"],
+        {"ref": f"{stage}:{j}", "stage": stage, "order": str(j + 1), "key": n.get("key", ""),
+         "name": n["name"],
          "description": n.get("description", ""), "gap": n.get("gap", False),
          "gap_note": n.get("gap_note", "")}
         for stage in CHAIN_STAGES
@@ -274,6 +332,7 @@ def _industry_data(record: dict) -> dict:
     ] + [{"stage": "upstream"}] * BLANK_ROWS
     data["leaders"] = [
         {"ref": str(j), "name": leader["name"], "region": leader.get("region", ""),
+         "role": leader.get("role", "leader"), "node": leader.get("node", ""),
          "description": leader.get("description", ""), "is_demo": leader.get("is_demo", False)}
         for j, leader in enumerate(record.get("leaders", []))
     ] + [{}] * BLANK_ROWS
@@ -283,11 +342,18 @@ def _industry_data(record: dict) -> dict:
 def _batch_data(record: dict) -> dict:
     return _form_data("batch_figure", record, (
         "key", "area", "region", "period", "batch", "projects", "investment_yi",
-        "completed_projects", "rate_label", "rate_percent", "note", "source"))
+        "completed_projects", "rate_kind", "rate_part", "rate_whole", "rate_label",
+        "published_rate_percent", "note", "source"))
+
+
+SERVICE_FIELDS = ("category", "name", "description", "url", "department", "phone", "address",
+                  "hours", "policy", "portal_path", "portal_label", "operator_note")
 
 
 def _service_data(record: dict) -> dict:
-    return _form_data("service", record, ("key", "category", "name", "description", "url"))
+    data = _form_data("service", record, ("key", *SERVICE_FIELDS))
+    data["is_demo"] = bool(record.get("is_demo"))
+    return data
 
 
 def _translations(form, kind: str, base: dict) -> dict:
@@ -356,9 +422,15 @@ def _industry_record(form: IndustryForm, base: dict, row) -> tuple[dict, dict, b
     ok, staged = True, []
     for position, entry in enumerate(form.nodes):
         f = entry.form
-        item = {"name": f.name.data or "", "description": f.description.data or "",
+        old = old_nodes.get(f.ref.data or "") or {}
+        item = {"key": f.key.data or old.get("key", ""), "name": f.name.data or "",
+                "description": f.description.data or "",
                 "gap": bool(f.gap.data), "gap_note": f.gap_note.data or ""}
         if f.remove.data or not (item["name"] or item["description"] or item["gap_note"]):
+            continue
+        if item["key"] and not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,79}", item["key"]):
+            f.key.errors = [_("用小写英文字母、数字和 -，如 core-parts")]
+            ok = False
             continue
         if f.stage.data not in CHAIN_STAGES:
             f.stage.errors = [_("从列表中选择环节")]
@@ -384,7 +456,11 @@ def _industry_record(form: IndustryForm, base: dict, row) -> tuple[dict, dict, b
     for entry in form.leaders:
         f = entry.form
         item = {"name": f.name.data or "", "region": f.region.data or "",
+                "node": f.node.data or "",
+                "role": f.role.data if f.role.data in ("leader", "local") else "",
                 "description": f.description.data or "", "is_demo": bool(f.is_demo.data)}
+        if item["role"] == "leader":
+            item["role"] = ""  # the default, left out as the pack leaves it out
         if f.remove.data or not (item["name"] or item["description"]):
             continue
         translations = (old_leaders.get(f.ref.data or "") or {}).get("translations")
@@ -398,17 +474,39 @@ def _industry_record(form: IndustryForm, base: dict, row) -> tuple[dict, dict, b
 
 def _batch_record(form: BatchForm, base: dict, row) -> tuple[dict, dict, bool]:
     record = _common(form, "batch_figure", base, ("area", "region", "period", "batch",
-                                                  "rate_label", "note", "source"))
+                                                  "rate_kind", "rate_label", "note", "source"))
     record["key"] = base["key"] if base else form.key.data or ""
-    for name in ("projects", "investment_yi", "completed_projects", "rate_percent"):
+    for name in ("projects", "investment_yi", "completed_projects", "rate_part", "rate_whole",
+                 "published_rate_percent"):
         record[name] = _number(form[name].data)
     return _tidy_record("batch_figure", record), {}, True
 
 
 def _service_record(form: ServiceForm, base: dict, row) -> tuple[dict, dict, bool]:
-    record = _common(form, "service", base, ("category", "name", "description", "url"))
+    record = _common(form, "service", base, SERVICE_FIELDS)
     record["key"] = base["key"] if base else form.key.data or ""
+    record.pop("is_demo", None)  # the pack leaves it out unless it is true
+    if form.is_demo.data:
+        record["is_demo"] = True
     return _tidy_record("service", record), {}, True
+
+
+def _factor_data(record: dict) -> dict:
+    data = _form_data("factor_cost", record, (
+        "key", "region", "category", "item", "value", "low", "high", "unit", "year", "source",
+        "source_url", "note"))
+    data["is_demo"] = bool(record.get("is_demo", False))
+    return data
+
+
+def _factor_record(form: FactorForm, base: dict, row) -> tuple[dict, dict, bool]:
+    record = _common(form, "factor_cost", base, ("region", "category", "item", "unit",
+                                                 "source", "source_url", "note"))
+    record["key"] = base["key"] if base else form.key.data or ""
+    for name in ("value", "low", "high", "year"):
+        record[name] = _number(form[name].data)
+    record["is_demo"] = bool(form.is_demo.data)
+    return _tidy_record("factor_cost", record), {}, True
 
 
 # The record's lists as the form names them.
@@ -451,28 +549,38 @@ def _place_rows(kind: str, group: str, pairs) -> int:
 
 # --- the edit flow, shared -------------------------------------------------------------------
 
-FORMS = {"region": RegionForm, "industry": IndustryForm, "batch_figure": BatchForm,
+FORMS = {"factor_cost": FactorForm,
+         "region": RegionForm, "industry": IndustryForm, "batch_figure": BatchForm,
          "service": ServiceForm}
-DATA = {"region": _region_data, "industry": _industry_data, "batch_figure": _batch_data,
+DATA = {"factor_cost": _factor_data,
+        "region": _region_data, "industry": _industry_data, "batch_figure": _batch_data,
         "service": _service_data}
-RECORDS = {"region": _region_record, "industry": _industry_record,
+RECORDS = {"factor_cost": _factor_record, "region": _region_record, "industry": _industry_record,
            "batch_figure": _batch_record, "service": _service_record}
-TEMPLATES = {"region": "region_edit", "industry": "industry_edit",
+TEMPLATES = {"factor_cost": "factor_cost_edit",
+             "region": "region_edit", "industry": "industry_edit",
              "batch_figure": "batch_figure_edit", "service": "service_edit"}
-ENDPOINTS = {"region": "reference.region", "industry": "reference.industry",
+ENDPOINTS = {"factor_cost": "reference.factor_cost",
+             "region": "reference.region", "industry": "reference.industry",
              "batch_figure": "reference.batch_figure", "service": "reference.service"}
 
 
-def _choices(kind: str, form) -> None:
+def _choices(kind: str, form, row=None) -> None:
     if kind == "industry":
         form.track.choices = [SelectChoice("", "—")] + [
             SelectChoice(t.slug, t.name) for t in db.session.scalars(
                 db.select(Track).order_by(Track.sort_order, Track.id))]
         regions = _region_choices(blank=True)
+        nodes = [SelectChoice("", "—")] + [
+            SelectChoice(n.key, f"{LABELS['chain_stage'][n.stage]} · {n.name}")
+            for n in (row.chain_nodes if row is not None else []) if n.key]
         for entry in form.leaders:
             entry.form.region.choices = regions
+            entry.form.node.choices = nodes
     elif kind == "batch_figure":
         form.region.choices = _region_choices(blank=current_user.role in reference.CITY_ROLES)
+    elif kind == "factor_cost":
+        form.region.choices = _region_choices(blank=False)
 
 
 def _url(kind: str, row) -> str:
@@ -492,7 +600,7 @@ def _edit(kind: str, row=None):
         more = request.form.get("more", "")
         if more in ("contacts", "nodes", "leaders") and more in form:
             form[more].append_entry()
-            _choices(kind, form)
+            _choices(kind, form, row)
             return _render(kind, row, form, [], 200)
         status = 422
         if form.validate_on_submit():
@@ -510,7 +618,7 @@ def _edit(kind: str, row=None):
                     db.session.commit()
                     flash(_("已保存，公开页面已更新。"))
                     return redirect(_url(kind, saved))
-    _choices(kind, form)
+    _choices(kind, form, row)
     return _render(kind, row, form, extra, status)
 
 
@@ -596,6 +704,38 @@ def batch_figure_delete(record_id: int):
     return redirect(url_for("reference.batch_figures"))
 
 
+# --- 要素成本 (factor costs) -----------------------------------------------------------------
+
+
+@bp.get("/factor-costs")
+def factor_costs():
+    return render_template("admin/reference/factor_costs.html", rows=_all("factor_cost"),
+                           deleted=reference.deleted(current_user, "factor_cost"))
+
+
+@bp.route("/factor-costs/new", methods=["GET", "POST"])
+def factor_cost_new():
+    return _edit("factor_cost")
+
+
+@bp.route("/factor-costs/<int:record_id>", methods=["GET", "POST"])
+def factor_cost(record_id: int):
+    return _edit("factor_cost", _one("factor_cost", id=record_id))
+
+
+@bp.post("/factor-costs/<int:record_id>/delete")
+def factor_cost_delete(record_id: int):
+    row = _one("factor_cost", id=record_id)
+    if ButtonForm().validate_on_submit():
+        try:
+            reference.delete(current_user, "factor_cost", row)
+        except ContentError:
+            abort(404)
+        db.session.commit()
+        flash(_("已删除；删除前的内容保存在修改历史中。"))
+    return redirect(url_for("reference.factor_costs"))
+
+
 # --- service links ---------------------------------------------------------------------------
 
 
@@ -630,7 +770,7 @@ def service_move(record_id: int, direction: str):
 
 # --- history ---------------------------------------------------------------------------------
 
-KIND_PATH = "<any(region, industry, batch_figure, service):kind>"
+KIND_PATH = "<any(region, industry, batch_figure, service, factor_cost):kind>"
 
 
 def _history(kind: str, record_id: int) -> list:
@@ -646,7 +786,8 @@ def _history(kind: str, record_id: int) -> list:
 
 
 def _title(data: dict) -> str:
-    return data.get("name") or data.get("area") or data.get("key") or data.get("slug") or ""
+    return data.get("name") or data.get("area") or data.get("item") or \
+        data.get("key") or data.get("slug") or ""
 
 
 @bp.get(f"/history/{KIND_PATH}/<int:record_id>")
@@ -724,20 +865,30 @@ def _table(kind: str) -> tuple[list, list]:
             [i.name, i.slug, i.track.name if i.track else "", _("是") if i.is_key else _("否"),
              len(i.chain_nodes), sum(1 for n in i.chain_nodes if n.is_gap), len(i.leaders),
              *_status_cells(kind, i)] for i in rows]
+    if kind == "factor_cost":
+        return [_("标识"), _("所属区域"), _("类别"), _("项目"), _("数值"), _("下限"), _("上限"),
+                _("单位"), _("年份"), _("来源"), _("来源网址"), _("演示数据")], [
+            [f.key, f.region.name if f.region else "", str(LABELS["factor_category"][f.category]),
+             f.item, f.value, f.low, f.high, f.unit, f.year, f.source, f.source_url,
+             _("是") if f.is_demo else _("否")] for f in rows]
     if kind == "batch_figure":
         return [_("标识"), _("地区"), _("时期"), _("批次"), _("项目数"), _("总投资（亿元）"),
                 _("比率名称"), _("比率（%）"), _("所属区域"), _("来源")], [
             [b.key, b.area, b.period, str(LABELS["batch"][b.batch]), b.projects,
-             b.investment_yi, b.rate_label, b.rate_percent, b.region.name if b.region else "",
+             b.investment_yi, b.rate_name, b.rate_percent, b.region.name if b.region else "",
              b.source] for b in rows]
-    return [_("顺序"), _("标识"), _("类别"), _("名称"), _("网址")], [
-        [n, s.key, str(LABELS["service_category"][s.category]), s.name, s.url]
+    return [_("顺序"), _("标识"), _("类别"), _("名称"), _("网址"), _("提供部门"),
+            _("咨询电话"), _("本专区页面"), _("运维备注")], [
+        [n, s.key, str(LABELS["service_category"][s.category]), s.name, s.url, s.department,
+         s.phone, s.portal_path, s.operator_note]
         for n, s in enumerate(rows, start=1)]
 
 
-LIST_PAGES = {"region": "regions", "industry": "industries", "batch_figure": "batch_figures",
+LIST_PAGES = {"factor_cost": "factor_costs",
+              "region": "regions", "industry": "industries", "batch_figure": "batch_figures",
               "service": "services"}
-LIST_PATHS = {"region": "regions", "industry": "industries", "batch_figure": "batch-figures",
+LIST_PATHS = {"factor_cost": "factor-costs",
+              "region": "regions", "industry": "industries", "batch_figure": "batch-figures",
               "service": "services"}
 
 

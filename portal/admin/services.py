@@ -253,9 +253,14 @@ def csv_rows(user: User, kind: str, filters: QueueFilters | None = None):
 
     header = ["ticket", "status", "submitted_at", "due_at", "overdue", "region", "company",
               "contact", "phone", "email", "rating", "deadline", "due_soon", "owner"]
-    yield header
+    demands = kind == "demand"
+    # What a demand is about (the site or opportunity it came from), by name.
+    yield header + (["site", "opportunity"] if demands else [])
     now = utcnow()
-    for r in queue_rows(user, kind, filters):
+    rows = queue_rows(user, kind, filters)
+    if demands:
+        _load_subjects(rows)
+    for r in rows:
         identity = shows_identity(user, r)
         state = deadlines.state(r, now)
         yield [r.ticket, r.status, r.submitted_at.isoformat(),
@@ -263,4 +268,17 @@ def csv_rows(user: User, kind: str, filters: QueueFilters | None = None):
                r.region.slug if r.region else "", r.company_name if identity else "",
                r.contact_name if identity else "", r.contact_phone if identity else "",
                r.contact_email if identity else "", r.rating or "", state.kind or "",
-               "yes" if state.due_soon else "", display_name(r.assignee)]
+               "yes" if state.due_soon else "", display_name(r.assignee)] + (
+            [r.site.name if r.site else "", r.opportunity.title if r.opportunity else ""]
+            if demands else [])
+
+
+def _load_subjects(rows) -> None:
+    """One query per kind for the rows' sites and opportunities: the rows then find them in
+    the session, not with a query each."""
+    from portal.models import Opportunity, Site
+
+    for model, column in ((Site, "site_id"), (Opportunity, "opportunity_id")):
+        ids = {getattr(r, column) for r in rows} - {None}
+        if ids:
+            db.session.scalars(db.select(model).where(model.id.in_(ids))).all()

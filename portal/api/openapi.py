@@ -17,6 +17,7 @@ from portal.models import (
     AVAILABILITY,
     COMPLAINT_STATUSES,
     DEMAND_STATUSES,
+    FACTOR_CATEGORIES,
     OPPORTUNITY_KINDS,
     OPPORTUNITY_STATUSES,
     POLICY_LEVELS,
@@ -24,6 +25,7 @@ from portal.models import (
     REGION_KINDS,
     SITE_KINDS,
 )
+from portal.models.opportunities import CHALLENGE_PHASES
 
 from . import schemas
 
@@ -169,7 +171,32 @@ SCHEMAS = {
         id=INTEGER, kind=_enum(OPPORTUNITY_KINDS), title=STRING, summary=STRING,
         region=NULLABLE_STRING, industry=NULLABLE_STRING, amount_wan=NUMBER, published=DATE,
         deadline=NULLABLE_DATE, status=_enum(OPPORTUNITY_STATUSES),
-        is_demo={"type": "boolean"}, url={"type": "string", "format": "uri"}),
+        is_demo={"type": "boolean"}, url={"type": "string", "format": "uri"},
+        closed={"type": "boolean", "description": "closed or past its deadline (China time)"},
+        days_left={"type": "integer", "minimum": 0, "nullable": True,
+                   "description": "days to the deadline; 0 on its last day; null when "
+                                  "closed or without a deadline"},
+        phase={"type": "string", "nullable": True, "enum": [*CHALLENGE_PHASES, None],
+               "description": "揭榜挂帅: the current phase (the last one begun)"},
+        phases={"type": "array", "items": _object(
+            ["phase", "starts", "ends", "state"], phase=_enum(CHALLENGE_PHASES),
+            starts=DATE, ends=NULLABLE_DATE, state=_enum(["done", "current", "upcoming"]))}),
+    "OpportunityList": _object(
+        ["total", "page", "pages", "items", "counts", "degraded", "expanded"],
+        total=INTEGER, page=INTEGER, pages=INTEGER,
+        items={"type": "array", "items": {"allOf": [_ref("Opportunity"), _object(
+            ["snippet"], snippet={"type": "string",
+                                  "description": "HTML; matches wrapped in <mark>"})]}},
+        counts=_object(["kind", "status"],
+                       kind={"type": "object", "additionalProperties": INTEGER,
+                             "description": "kind → items matching the other filters"},
+                       status={"type": "object", "additionalProperties": INTEGER,
+                               "description": "status → items matching the other filters"}),
+        degraded={"type": "boolean",
+                  "description": "true when the search engine was unavailable"},
+        expanded={"type": "array", "items": _object(
+            ["typed", "chinese"], typed={"type": "string"},
+            chinese={"type": "array", "items": {"type": "string"}})}),
     "Region": _object(
         ["slug", "kind", "name", "parent", "zone_level", "centroid", "figures", "url"],
         slug=STRING, kind=_enum(REGION_KINDS), name=STRING, parent=NULLABLE_STRING,
@@ -177,6 +204,16 @@ SCHEMAS = {
         centroid={"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2,
                   "description": "[longitude, latitude]"},
         figures={"type": "object"}, url={"type": "string", "format": "uri"}),
+    "FactorCost": _object(
+        ["key", "region", "category", "item", "value", "low", "high", "unit", "year", "source",
+         "source_url", "note", "is_demo"],
+        key=STRING, region=STRING, category=_enum(FACTOR_CATEGORIES), item=STRING,
+        value={"type": "number", "minimum": 0}, low=NUMBER, high=NUMBER, unit=STRING,
+        year=INTEGER, source=STRING, source_url=NULLABLE_STRING, note=NULLABLE_STRING,
+        is_demo={"type": "boolean", "description": "invented for the demo, not published"}),
+    "FactorCostList": _object(
+        ["region", "items"], region=_ref("Region"),
+        items={"type": "array", "items": _ref("FactorCost")}),
     "Industry": _object(["slug", "name", "track", "is_key", "summary", "url"], slug=STRING,
                         name=STRING, track=NULLABLE_STRING, is_key={"type": "boolean"},
                         summary=STRING, url={"type": "string", "format": "uri"}),
@@ -337,9 +374,18 @@ def document() -> dict:
             "/sites/{site_id}": {"get": _read(
                 "getSite", "One site", _json(_ref("Site")),
                 [schemas.path_id("site_id"), schemas.LANG], ("400", "404"), tags=["sites"])},
-            "/opportunities": {"get": _read("listOpportunities", "Opportunity lists",
-                                            _list("Opportunity"))},
+            "/opportunities": {"get": _read(
+                "listOpportunities", "Search and filter opportunity lists",
+                _json(_ref("OpportunityList")), schemas.opportunity_filters(),
+                tags=["opportunities"])},
             "/regions": {"get": _read("listRegions", "Regions", _list("Region"))},
+            "/regions/{slug}/factor-costs": {"get": _read(
+                "listRegionFactorCosts", "A region's factor costs (要素成本: land, power, "
+                "water, gas, heat, wages, freight), each with its year and source",
+                _json(_ref("FactorCostList")),
+                [{"name": "slug", "in": "path", "required": True, "description":
+                  "Region slug (see /regions)", "schema": {"type": "string", "maxLength": 80}},
+                 schemas.LANG], ("400", "404"), tags=["regions"])},
             "/industries": {"get": _read("listIndustries", "Industries", _list("Industry"))},
             "/demands": {"post": _intake_operation(
                 "createDemand", "File an investment demand (需求对接)", "Demand")},

@@ -341,8 +341,37 @@ def site_filters() -> list[dict]:
     ]
 
 
+def opportunity_filters() -> list[dict]:
+    from portal.models import OPPORTUNITY_KINDS
+    from portal.opportunities.services import MAX_AMOUNT, STATUSES, WITHIN
+
+    amount = {"type": "number", "minimum": 0, "maximum": MAX_AMOUNT}
+    return [
+        _param("q", "Full-text query in any of the five languages (glossary terms also "
+                    "search their Chinese forms); every term must occur"),
+        _param("kind", "Kind of opportunity", _enum(*OPPORTUNITY_KINDS)),
+        _param("industry", "Industry slug (see /industries)", _enum(*slugs(Industry))),
+        _param("region", "Region slug (see /regions); takes in the regions below it",
+               _enum(*slugs(Region))),
+        _param("min_amount", "Lowest amount, 万元; items without an amount are left out",
+               amount),
+        _param("max_amount", "Highest amount, 万元; not below min_amount", amount),
+        _param("within", "Deadline within this many days from today (China time)",
+               _enum(*WITHIN)),
+        _param("deadline_by", "Deadline on or before this date",
+               {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}),
+        _param("status", "open (open and not past the deadline), closing (deadline within 7 "
+                         "days), closed (往期: closed or past the deadline) or all; default all",
+               _enum(*STATUSES)),
+        _param("page", "Page number from 1 (100 a page)",
+               {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
+        LANG,
+    ]
+
+
 # Endpoints with filters; every other endpoint takes ``lang`` alone.
-FILTERS = {"api.policies": policy_filters, "api.sites_geojson": site_filters}
+FILTERS = {"api.policies": policy_filters, "api.sites_geojson": site_filters,
+           "api.opportunities": opportunity_filters}
 
 
 def query_parameters(endpoint: str | None) -> list[dict]:

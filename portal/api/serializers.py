@@ -4,7 +4,7 @@ from dataclasses import asdict
 
 from flask import url_for
 
-from portal.models import Industry, Opportunity, Policy, Region, Site
+from portal.models import FactorCost, Industry, Opportunity, Policy, Region, Site
 from portal.sites.coords import geometry_to_gcj02, wgs84_to_gcj02
 
 
@@ -115,6 +115,25 @@ def opportunity(item: Opportunity) -> dict:
         "status": item.status,
         "is_demo": item.is_demo,
         "url": url_for("opportunities.detail", item_id=item.id, _external=True),
+    } | _opportunity_progress(item)
+
+
+def _opportunity_progress(item: Opportunity) -> dict:
+    """Days left and the 揭榜挂帅 phase, by the content clock's date in China."""
+    from portal.i18n import china_today
+    from portal.opportunities import phases
+    from portal.opportunities.services import countdown
+
+    today = china_today()
+    left = countdown(item, today)
+    current = phases.current(item, today)
+    return {
+        "closed": left.state == "closed",
+        "days_left": left.days if left.state in ("days", "today") else None,
+        "phase": current.code if current else None,
+        "phases": [{"phase": p.code, "starts": p.starts.isoformat(),
+                    "ends": p.ends.isoformat() if p.ends else None, "state": p.state}
+                   for p in phases.timeline(item, today)],
     }
 
 
@@ -128,6 +147,24 @@ def region(item: Region) -> dict:
         "centroid": [item.longitude, item.latitude],
         "figures": item.figures,
         "url": url_for("showcase.region", slug=item.slug, _external=True),
+    }
+
+
+def factor_cost(item: FactorCost) -> dict:
+    return {
+        "key": item.key,
+        "region": item.region.slug,
+        "category": item.category,
+        "item": item.tr("item"),
+        "value": item.value,
+        "low": item.low,
+        "high": item.high,
+        "unit": item.tr("unit"),
+        "year": item.year,
+        "source": item.tr("source"),
+        "source_url": item.source_url or None,
+        "note": item.tr("note") or None,
+        "is_demo": item.is_demo,
     }
 
 

@@ -10,7 +10,8 @@ from portal.errors import json_error
 from portal.extensions import csrf, db, failed_lookup, limiter, limits_off
 from portal.i18n import normalise
 from portal.intake.views import submission_limit
-from portal.models import Industry, Opportunity, Region, Site
+from portal.models import FactorCost, Industry, Region, Site
+from portal.opportunities import services as opportunity_services
 from portal.pagination import page_arg
 from portal.policies import services as policy_services
 from portal.sites import services as site_services
@@ -250,14 +251,41 @@ def track(ticket: str):
 
 @bp.get("/opportunities")
 def opportunities():
-    items = db.session.scalars(db.select(Opportunity).order_by(Opportunity.published.desc()))
-    return jsonify({"items": [serializers.opportunity(o) for o in items]})
+    """Every status unless ``status`` says otherwise (the page shows open ones by default)."""
+    filters = opportunity_services.OpportunityFilters.from_args(request.args,
+                                                                default_status="all")
+    if filters.errors:  # what the document cannot say: a maximum below the minimum
+        return json_error(400, _("查询参数有误，请按 fields 中的说明修改。"),
+                          fields=filters.errors)
+    results = opportunity_services.search(filters, page_arg(),
+                                          per_page=opportunity_services.API_PER_PAGE)
+    return jsonify({
+        "total": results.page.total,
+        "page": results.page.page,
+        "pages": results.page.pages,
+        "items": [serializers.opportunity(o) | {"snippet": results.snippets.get(o.id, "")}
+                  for o in results.page.items],
+        "counts": {"kind": {k: n for k, n in results.counts.items() if k},
+                   "status": results.status_counts},
+        "degraded": results.degraded,
+        "expanded": [{"typed": m.typed, "chinese": m.chinese} for m in results.expanded],
+    })
 
 
 @bp.get("/regions")
 def regions():
     items = db.session.scalars(db.select(Region).order_by(Region.sort_order))
     return jsonify({"items": [serializers.region(r) for r in items]})
+
+
+@bp.get("/regions/<slug>/factor-costs")
+def region_factor_costs(slug: str):
+    """要素成本 of one region, each figure with its year and source."""
+    region = db.session.scalar(db.select(Region).filter_by(slug=slug[:80])) or abort(404)
+    items = db.session.scalars(db.select(FactorCost).filter_by(region_id=region.id)
+                               .order_by(FactorCost.sort_order, FactorCost.id))
+    return jsonify({"region": serializers.region(region),
+                    "items": [serializers.factor_cost(f) for f in items]})
 
 
 @bp.get("/industries")

@@ -88,6 +88,7 @@ FIELD_LABELS = {
     "summary": _l("摘要"), "body": _l("正文"), "interpretation": _l("政策解读"),
     "procedure": _l("办理流程"), "benefit_mode": _l("兑现方式"),
     "eligibility": _l("适用条件（JSON）"), "attachments": _l("附件（JSON）"),
+    "phases": _l("揭榜挂帅阶段（JSON）"),
     "source_url": _l("来源链接"), "source_note": _l("来源说明"), "is_demo": _l("演示数据"),
     "kind": _l("类型"), "name": _l("名称"), "address": _l("地址"), "description": _l("简介"),
     "land_use": _l("用途"), "area_mu": _l("面积（亩）"),

@@ -1,5 +1,5 @@
 """The rest of the public records: regions, industries (with their chain maps and chain
-leaders), 三个一批 figures and service links.
+leaders), 三个一批 figures, factor costs (要素成本) and service links.
 
 These have no draft and no review: a saved change is public at once. Like policies they are
 kept in the data pack's record format (``to_record``), checked with the pack's JSON Schemas
@@ -28,24 +28,29 @@ from portal.models import (
     ChainLeader,
     ChainNode,
     ContentVersion,
+    FactorCost,
     Industry,
+    Policy,
     Region,
     ServiceLink,
     Track,
     User,
 )
+from portal.models.showcase import SERVICE_DETAILS
 from portal.scoping import scoped
 from seed import rules, schema
 
 from . import versions
+from .chain import sync_chain
 from .workflow import ContentError, Invalid, now
 
-KINDS = ("region", "industry", "batch_figure", "service")
+KINDS = ("region", "industry", "batch_figure", "service", "factor_cost")
 MODELS = {"region": Region, "industry": Industry, "batch_figure": BatchFigure,
-          "service": ServiceLink}
+          "service": ServiceLink, "factor_cost": FactorCost}
 # What region staff may edit (within their region); the rest is the city's.
-REGION_KINDS = ("region", "batch_figure")
-CREATABLE = ("batch_figure", "service")  # regions and industries come from the data pack
+REGION_KINDS = ("region", "batch_figure", "factor_cost")
+CREATABLE = ("batch_figure", "service", "factor_cost")  # regions, industries: the pack's
+DELETABLE = ("batch_figure", "factor_cost")
 CITY_ROLES = ("admin", "bureau")
 LANGS = ("en", "ja", "ko", "ru")
 # The fields a visitor reads, translated per language.
@@ -53,7 +58,8 @@ TRANSLATED = {
     "region": ("name", "short_name", "summary", "profile"),
     "industry": ("name", "summary", "profile"),
     "batch_figure": ("area", "period", "rate_label", "note", "source"),
-    "service": ("name", "description"),
+    "factor_cost": ("item", "unit", "note", "source"),
+    "service": ("name", "description", "department", "address", "hours", "portal_label"),
 }
 # ContentVersion has no "delete" action: a deletion is kept as the record's last state with
 # action "archive" and publication "deleted".
@@ -79,6 +85,7 @@ ITEM_SCHEMAS = {
     "industry": _INDUSTRY,
     "batch_figure": schema.BATCH_FIGURES["items"],
     "service": schema.SERVICES["items"],
+    "factor_cost": schema.FACTOR_COSTS["items"],
 }
 # The schema of one row of a record's lists, to say which row a problem is in.
 ROW_SCHEMAS = {
@@ -117,7 +124,7 @@ def _region_record(r: Region) -> dict:
 
 def _node_record(n: ChainNode) -> dict:
     return _drop_empty({
-        "name": n.name, "description": n.description, "gap": bool(n.is_gap),
+        "key": n.key, "name": n.name, "description": n.description, "gap": bool(n.is_gap),
         "gap_note": n.gap_note, "translations": _copy(n.translations or {}),
     }, keep=("name", "gap"))
 
@@ -125,6 +132,8 @@ def _node_record(n: ChainNode) -> dict:
 def _leader_record(leader: ChainLeader) -> dict:
     return _drop_empty({
         "name": leader.name, "region": leader.region.slug if leader.region else None,
+        "node": leader.chain_node.key if leader.chain_node else None,
+        "role": leader.role if leader.role != "leader" else None,
         "description": leader.description, "is_demo": bool(leader.is_demo),
         "translations": _copy(leader.translations or {}),
     }, keep=("name", "is_demo"))
@@ -149,7 +158,9 @@ def _batch_record(b: BatchFigure) -> dict:
         "key": b.key, "area": b.area, "region": b.region.slug if b.region else None,
         "period": b.period, "batch": b.batch, "projects": b.projects,
         "investment_yi": b.investment_yi, "completed_projects": b.completed_projects,
-        "rate_label": b.rate_label, "rate_percent": b.rate_percent, "note": b.note,
+        "rate_kind": b.rate_kind, "rate_part": b.rate_part, "rate_whole": b.rate_whole,
+        "rate_label": b.rate_label, "published_rate_percent": b.published_rate_percent,
+        "note": b.note,
         "source": b.source, "translations": _copy(b.translations or {}),
     }, keep=("key", "area", "period", "batch", "projects", "source"))
 
@@ -157,11 +168,24 @@ def _batch_record(b: BatchFigure) -> dict:
 def _service_record(s: ServiceLink) -> dict:
     return _drop_empty({
         "key": s.key, "category": s.category, "name": s.name, "description": s.description,
-        "url": s.url, "translations": _copy(s.translations or {}),
-    }, keep=("key", "category", "name", "url"))
+        "url": s.url, **{name: getattr(s, name) for name in SERVICE_DETAILS},
+        "policy": s.policy_key, "is_demo": s.is_demo or None,
+        "translations": _copy(s.translations or {}),
+    }, keep=("key", "category", "name"))
 
 
-TO_RECORD = {"region": _region_record, "industry": _industry_record,
+def _factor_record(f: FactorCost) -> dict:
+    return _drop_empty({
+        "key": f.key, "region": f.region.slug if f.region else None, "category": f.category,
+        "item": f.item, "value": f.value, "low": f.low, "high": f.high, "unit": f.unit,
+        "year": f.year, "source": f.source, "source_url": f.source_url, "note": f.note,
+        "is_demo": bool(f.is_demo), "translations": _copy(f.translations or {}),
+    }, keep=("key", "region", "category", "item", "value", "unit", "year", "source",
+             "is_demo"))
+
+
+TO_RECORD = {"factor_cost": _factor_record,
+             "region": _region_record, "industry": _industry_record,
              "batch_figure": _batch_record, "service": _service_record}
 
 
@@ -274,9 +298,14 @@ def _check_industry(record: dict, row) -> list[rules.Problem]:
     if record.get("track") and record["track"] not in _slugs(Track):
         found.append(rules.Problem("track", rules.unknown(record["track"])))
     regions = _slugs(Region)
+    keys = [n.get("key") for n in _rows(record, "chain") if n.get("key")]
+    for key in {k for k in keys if keys.count(k) > 1}:
+        found.append(rules.Problem("chain.key", _("重复的环节标识 %(value)s", value=key)))
     for leader in record.get("leaders", []):
         if leader.get("region") and leader["region"] not in regions:
             found.append(rules.Problem("leaders.region", rules.unknown(leader["region"])))
+        if leader.get("node") and leader["node"] not in keys:
+            found.append(rules.Problem("leaders.node", rules.unknown(leader["node"])))
     return found
 
 
@@ -292,7 +321,7 @@ def _check_batch(record: dict, row) -> list[rules.Problem]:
     found = _key_problems("batch_figure", record, row)
     if record.get("region") and record["region"] not in _slugs(Region):
         found.append(rules.Problem("region", rules.unknown(record["region"])))
-    return found
+    return found + rules.batch_problems(record)
 
 
 _TEL = re.compile(r"tel:\+?[0-9][0-9-]{2,19}")
@@ -314,20 +343,39 @@ def safe_url(url: str) -> bool:
 
 
 def _check_service(record: dict, row) -> list[rules.Problem]:
+    from portal.services_chain.services import portal_page
+
     found = _key_problems("service", record, row)
-    if not safe_url(record["url"]):
+    if not any(record.get(name) for name in ("url", "phone", "address", "portal_path")):
+        found.append(rules.Problem("url", _(
+            "填写网址、咨询电话、办理地点或本专区页面中的至少一项，让访客知道如何办理")))
+    if record.get("url") and not safe_url(record["url"]):
         found.append(rules.Problem("url", _(
             "输入以 http:// 或 https:// 开头的完整网址（服务热线可填 tel: 加号码）")))
+    if record.get("portal_path") and portal_page(record["portal_path"]) is None:
+        found.append(rules.Problem("portal_path", _(
+            "输入本专区的页面路径，以 / 开头、不含语言前缀，如 /complaints/new")))
+    if record.get("policy") and db.session.scalar(
+            db.select(Policy.id).filter_by(key=record["policy"])) is None:
+        found.append(rules.Problem("policy", _(
+            "没有标识为 %(key)s 的政策，请填写政策管理中显示的标识", key=record["policy"])))
     return found
 
 
-CHECKS = {"region": _check_region, "industry": _check_industry,
+def _check_factor(record: dict, row) -> list[rules.Problem]:
+    """The pack's rules for a factor cost (``seed.rules.factor_problems``), and a unique key."""
+    return _key_problems("factor_cost", record, row) + rules.factor_problems(
+        record, _slugs(Region))
+
+
+CHECKS = {"factor_cost": _check_factor, "region": _check_region, "industry": _check_industry,
           "batch_figure": _check_batch, "service": _check_service}
 
 
 def _scope_problems(user: User, kind: str, record: dict) -> list[rules.Problem]:
-    """Region staff file 三个一批 figures only under their own region (or its zones)."""
-    if kind == "batch_figure" and not region_in_scope(user, record.get("region")):
+    """Region staff file 三个一批 figures and factor costs only under their own region (or
+    its zones)."""
+    if kind in DELETABLE and not region_in_scope(user, record.get("region")):
         return [rules.Problem("region", _("只能选择本辖区"))]
     return []
 
@@ -378,21 +426,10 @@ def _industry_values(row: Industry, r: dict) -> None:
     row.is_key = r.get("is_key", False)
     row.summary, row.profile = r.get("summary", ""), r.get("profile", "")
     row.translations = r.get("translations", {})
-    # Rows are rebuilt only when they changed, as the loader builds them.
-    if r.get("chain", {}) != current.get("chain", {}):
-        row.chain_nodes = [
-            ChainNode(stage=stage, name=n["name"], description=n.get("description", ""),
-                      is_gap=n.get("gap", False), gap_note=n.get("gap_note", ""),
-                      sort_order=j, translations=n.get("translations", {}))
-            for stage in CHAIN_STAGES for j, n in enumerate(r.get("chain", {}).get(stage, []))]
-    if r.get("leaders", []) != current.get("leaders", []):
-        regions = _slugs(Region)
-        row.leaders = [
-            ChainLeader(name=leader["name"], region=regions.get(leader.get("region")),
-                        description=leader.get("description", ""),
-                        is_demo=leader.get("is_demo", False),
-                        translations=leader.get("translations", {}))
-            for leader in r.get("leaders", [])]
+    # Written only when they changed, as the loader writes them (nodes kept in place).
+    if (r.get("chain", {}) != current.get("chain", {})
+            or r.get("leaders", []) != current.get("leaders", [])):
+        sync_chain(row, r.get("chain", {}), r.get("leaders", []), _slugs(Region))
 
 
 def _batch_values(row: BatchFigure, b: dict) -> None:
@@ -400,18 +437,32 @@ def _batch_values(row: BatchFigure, b: dict) -> None:
     row.region = _slugs(Region).get(b.get("region"))
     row.projects, row.investment_yi = b["projects"], b.get("investment_yi")
     row.completed_projects = b.get("completed_projects")
-    row.rate_label, row.rate_percent = b.get("rate_label", ""), b.get("rate_percent")
+    row.rate_kind, row.rate_label = b.get("rate_kind", ""), b.get("rate_label", "")
+    row.rate_part, row.rate_whole = b.get("rate_part"), b.get("rate_whole")
+    row.published_rate_percent = b.get("published_rate_percent")
     row.note, row.source = b.get("note", ""), b["source"]
     row.translations = b.get("translations", {})
 
 
 def _service_values(row: ServiceLink, s: dict) -> None:
     row.key, row.category, row.name = s["key"], s["category"], s["name"]
-    row.description, row.url = s.get("description", ""), s["url"]
+    row.description, row.url = s.get("description", ""), s.get("url", "")
+    for name in SERVICE_DETAILS:
+        setattr(row, name, s.get(name, ""))
+    row.policy_key, row.is_demo = s.get("policy", ""), bool(s.get("is_demo", False))
     row.translations = s.get("translations", {})
 
 
-VALUES = {"region": _region_values, "industry": _industry_values,
+def _factor_values(row: FactorCost, f: dict) -> None:
+    row.key, row.region = f["key"], _slugs(Region).get(f["region"])
+    row.category, row.item, row.unit = f["category"], f["item"], f["unit"]
+    row.value, row.low, row.high = f["value"], f.get("low"), f.get("high")
+    row.year, row.source = f["year"], f["source"]
+    row.source_url, row.note = f.get("source_url", ""), f.get("note", "")
+    row.is_demo, row.translations = f.get("is_demo", False), f.get("translations", {})
+
+
+VALUES = {"factor_cost": _factor_values, "region": _region_values, "industry": _industry_values,
           "batch_figure": _batch_values, "service": _service_values}
 
 
@@ -472,8 +523,8 @@ def save(user: User, kind: str, record: dict, row=None, action: str | None = Non
 
 
 def delete(user: User, kind: str, row) -> ContentVersion:
-    """Remove a 三个一批 figure; its last state stays in the history."""
-    if kind != "batch_figure" or not may_edit(user, kind, row):
+    """Remove a 三个一批 figure or a factor cost; its last state stays in the history."""
+    if kind not in DELETABLE or not may_edit(user, kind, row):
         raise ContentError(_("您无权修改这条记录"))
     _baseline(kind, row)
     version = keep(kind, row, "archive", author=user, publication=DELETED)

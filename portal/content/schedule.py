@@ -4,7 +4,9 @@
   cleared and the search index takes it in).
 - A policy past its validity (``effective_to``) becomes 已失效 (expired).
 - An opportunity past its deadline closes (已结束) and stays closed: it is not reopened by a
-  later load or tick; staff archive it when it should leave the public lists.
+  later load or tick. It leaves the default opportunity list (which also hides an item past
+  its deadline before the tick has run) and stays readable at its URL and under 往期
+  (status=closed); staff archive it only when it should leave the public site.
 - A draft for comment past its ``comment_until`` says so on its page (computed when shown:
   nothing to store).
 
@@ -19,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
+from portal.alerts import services as alerts
 from portal.audit import record as audit
 from portal.extensions import db
 from portal.models import Opportunity, Policy, Site
@@ -59,6 +62,7 @@ def apply_due(at: datetime | None = None) -> dict[str, int]:
         versions.record("opportunity", item, "close")
         audit("content_close", "opportunity", item.id, ip="")
         counts["closed"] += 1
+    alerts.run()  # alert mails for policies a load left unannounced; old unconfirmed ones
     db.session.commit()
     return counts
 

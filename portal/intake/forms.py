@@ -129,8 +129,11 @@ class DemandForm(SubmissionForm):
     financing = TextAreaField(_l("融资需求（选填）"),
                               validators=[Optional(), Length(max=1000), *TEXT])
     preferred_regions = MultiCheckboxField(_l("意向区域（可多选）"), validators=[Optional()])
-    site = IntegerField(widget=w.HiddenInput(), validators=[Optional()])
-    opportunity = IntegerField(widget=w.HiddenInput(), validators=[Optional()])
+    # What the demand is about (portal.intake.subject); the API documents them by these.
+    site = IntegerField(widget=w.HiddenInput(), validators=[Optional()], description=_l(
+        "表达意向的载体编号（载体页面地址中的数字），须为已公开的载体；可不填"))
+    opportunity = IntegerField(widget=w.HiddenInput(), validators=[Optional()], description=_l(
+        "表达意向的机会编号（机会页面地址中的数字），须为已公开的机会；可不填"))
     message = TextAreaField(_l("项目简介与其他需求"), description=_l(
         "项目内容、产品、产能、希望得到的支持等，不超过 5000 字"),
         validators=[Optional(), Length(max=5000, message=_l("不能超过 %(max)d 个字")), *TEXT])
@@ -162,12 +165,12 @@ class DemandForm(SubmissionForm):
     def validate_site(self, field):
         if field.data is not None and (not 0 < field.data < 2**31 or db.session.scalar(
                 db.select(Site.id).filter_by(id=field.data)) is None):
-            raise ValidationError(_l("所选载体不存在，请从载体页面重新进入"))
+            raise ValidationError(_l("所选载体不存在或已不再公开，请移除后继续填写"))
 
     def validate_opportunity(self, field):
         if field.data is not None and (not 0 < field.data < 2**31 or db.session.scalar(
                 db.select(Opportunity.id).filter_by(id=field.data)) is None):
-            raise ValidationError(_l("所选机会不存在，请从机会页面重新进入"))
+            raise ValidationError(_l("所选机会不存在或已不再公开，请移除后继续填写"))
 
     def record_values(self) -> dict:
         """Column values for a Demand."""

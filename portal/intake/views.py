@@ -9,7 +9,7 @@ from portal.audit import client_address
 from portal.extensions import limiter, limits_off
 from portal.i18n import current_lang
 
-from . import attachments, services
+from . import attachments, services, subject
 from .forms import ComplaintForm, DemandForm
 
 bp = Blueprint("intake", __name__, url_prefix="/<lang:lang>")
@@ -29,9 +29,9 @@ def uploaded_files() -> list[tuple[str, bytes]]:
             if f and (f.filename or f.content_length)]
 
 
-def _submit(form, kind: str, template: str):
+def _submit(form, kind: str, template: str, **context):
     if not form.validate_on_submit():
-        return render_template(template, form=form)
+        return render_template(template, form=form, **context)
     if form.is_bot():
         abort(400)
     try:
@@ -39,7 +39,7 @@ def _submit(form, kind: str, template: str):
     except attachments.AttachmentsError as exc:
         form.attachments.errors = list(exc.messages) + [
             _("为安全起见，请重新选择要上传的文件。")]
-        return render_template(template, form=form)
+        return render_template(template, form=form, **context)
     submit = services.submit_demand if kind == "demand" else services.submit_complaint
     try:
         receipt = submit(form.record_values(), files, key=form.idempotency_key.data or None,
@@ -52,7 +52,7 @@ def _submit(form, kind: str, template: str):
             "这份表单已经提交过，这次填写的内容与上次不同，因此没有保存。"
             "如需另行提交，请核对内容后再次点击提交。")]
         form.attachments.errors = [_("为安全起见，请重新选择要上传的文件。")] if files else []
-        return render_template(template, form=form), 422
+        return render_template(template, form=form, **context), 422
     services.after_submission()
     return render_template("intake/confirmation.html", receipt=receipt), 201 \
         if not receipt.replayed else 200
@@ -62,11 +62,24 @@ def _submit(form, kind: str, template: str):
 @limiter.shared_limit(submission_limit, scope="submissions", methods=["POST"],
                       exempt_when=limits_off)
 def new_demand():
+    """Opened from a site or an opportunity (``?site=ID``, ``?opportunity=ID``), the form
+    shows it at the top; a link naming no live record answers 404 with the form and a
+    message. The "remove" button posts the form back without the record, keeping every
+    answer, and saves nothing."""
     form = DemandForm.from_database()
+    missing = []
     if request.method == "GET":
-        form.site.data = request.args.get("site", type=int)
-        form.opportunity.data = request.args.get("opportunity", type=int)
-    return _submit(form, "demand", "intake/demand.html")
+        found, missing = subject.from_query(request.args)
+        form.site.data, form.opportunity.data = found.get("site"), found.get("opportunity")
+    elif (removed := request.form.get("remove_subject")) in subject.KINDS:
+        form[removed].data, form[removed].raw_data = None, []
+        return render_template("intake/demand.html", form=form,
+                               subjects=subject.of_form(form), removed=removed,
+                               files_dropped=bool(uploaded_files()))
+    context = {"subjects": subject.of_form(form), "missing": missing}
+    if missing:
+        return render_template("intake/demand.html", form=form, **context), 404
+    return _submit(form, "demand", "intake/demand.html", **context)
 
 
 @bp.route("/complaints/new", methods=["GET", "POST"])

@@ -1,5 +1,6 @@
 """The domain model. Import models from here."""
 
+from .alerts import ALERT_FILTERS, ALERT_STATES, AlertDelivery, AlertSubscription, PolicyRelease
 from .base import TranslatableMixin, utcnow
 from .cases import (
     PROJECT_STAGES,
@@ -10,6 +11,7 @@ from .cases import (
     Transfer,
 )
 from .content import CONTENT_ACTIONS, PUBLICATION_STATES, ContentVersion, PublishableMixin
+from .factors import FACTOR_CATEGORIES, FactorCost
 from .industries import CHAIN_STAGES, ChainLeader, ChainNode, Industry, Track
 from .intake import (
     COMPLAINT_CATEGORIES,
@@ -38,6 +40,8 @@ __all__ = [
     "Attachment", "AuditEvent", "BatchFigure", "ChainLeader", "ChainNode", "Complaint", "Demand",
     "Department", "RateLimitCounter", "PROJECT_STAGES", "TRANSFER_STATUSES", "Project",
     "ResponseTemplate", "RoutingRule", "Transfer",
+    "FACTOR_CATEGORIES", "FactorCost",
     "Industry", "Opportunity", "OutboxJob", "Policy", "Region", "ServiceLink", "Site",
     "TicketEvent", "Topic", "Track", "TranslatableMixin", "User", "utcnow",
+    "ALERT_FILTERS", "ALERT_STATES", "AlertDelivery", "AlertSubscription", "PolicyRelease",
 ]

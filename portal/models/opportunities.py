@@ -3,7 +3,7 @@ capability and demand lists."""
 
 from datetime import date
 
-from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, Float, ForeignKey, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -13,6 +13,8 @@ from .content import PublishableMixin, publication_check
 
 OPPORTUNITY_KINDS = ("scene", "project", "challenge", "capability", "demand")
 OPPORTUNITY_STATUSES = ("open", "closed")
+# 揭榜挂帅 in order: 发榜 → 揭榜申报 → 评审 → 公示 → 授榜.
+CHALLENGE_PHASES = ("publish", "apply", "review", "notice", "award")
 
 
 class Opportunity(PublishableMixin, TimestampMixin, TranslatableMixin, db.Model):
@@ -34,6 +36,9 @@ class Opportunity(PublishableMixin, TimestampMixin, TranslatableMixin, db.Model)
     body: Mapped[str] = mapped_column(Text, default="")
     region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
     industry_id: Mapped[int | None] = mapped_column(ForeignKey("industry.id"), index=True)
+    # The chain link (补链 or not) this opportunity fills.
+    chain_node_id: Mapped[int | None] = mapped_column(
+        ForeignKey("chain_node.id", ondelete="SET NULL"), index=True)
     amount_wan: Mapped[float | None] = mapped_column(Float)
     publisher: Mapped[str] = mapped_column(String(200), default="")
     contact_name: Mapped[str] = mapped_column(String(80), default="")
@@ -42,6 +47,11 @@ class Opportunity(PublishableMixin, TimestampMixin, TranslatableMixin, db.Model)
     deadline: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A challenge's phases, in order: [{"phase": "apply", "starts": "2026-06-15",
+    # "ends": "2026-08-31"}, …] (ISO dates; ``ends`` optional). The current phase is computed
+    # from the dates when shown (``portal.opportunities.phases``), never stored.
+    phases: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
 
     region = relationship("Region")
     industry = relationship("Industry")
+    chain_node = relationship("ChainNode")

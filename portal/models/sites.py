@@ -106,6 +106,9 @@ class Site(PublishableMixin, TimestampMixin, TranslatableMixin, db.Model):
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
 
     region = relationship("Region")
+    # The chain links this parcel or building is offered for.
+    chain_nodes = relationship("ChainNode", secondary="site_chain_node",
+                               order_by="ChainNode.sort_order")
 
     @property
     def is_parcel(self) -> bool:

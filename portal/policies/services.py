@@ -5,6 +5,8 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 
 from flask import abort, current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from portal.database import like_pattern
 from portal.extensions import db
@@ -210,3 +212,48 @@ def newest(limit: int = 30) -> list[Policy]:
     return db.session.scalars(
         db.select(Policy).where(Policy.status != "expired")
         .order_by(Policy.published.desc(), Policy.id.desc()).limit(limit)).all()
+
+
+# --- what a set of filters selects, for feeds and alerts -------------------------------
+
+FILTER_TITLES = {"q": _l("关键词"), "level": _l("层级"), "status": _l("效力"),
+                 "issuer": _l("发布机关"), "topic": _l("主题"), "industry": _l("产业"),
+                 "region": _l("区域"), "year": _l("年份")}
+
+
+def matching(filters: PolicyFilters):
+    """SQL selecting the policies ``filters`` select, read the way the database fallback
+    reads them (glossary expansion included). Alerts match policies with it inside the
+    transaction that publishes them, before the search index has seen them."""
+    return _filtered(filters, expand(filters.q))
+
+
+def described(filters: PolicyFilters) -> list[tuple[str, str]]:
+    """(what, value) for every filter set, in the current language: a filtered feed's title
+    and an alert mail say what they select. An unknown slug is shown as given."""
+    models = {"topic": Topic, "industry": Industry, "region": Region}
+    out = []
+    for name, title in FILTER_TITLES.items():
+        value = getattr(filters, name)
+        if not value:
+            continue
+        if name == "q":
+            label = _("“%(q)s”", q=value)
+        elif name in models:
+            row = db.session.scalar(db.select(models[name]).filter_by(slug=value))
+            label = row.tr("name") if row is not None else value
+        elif name in ("level", "status"):
+            label = str(LABELS[f"policy_{name}"].get(value, value))
+        else:
+            label = value
+        out.append((str(title), label))
+    return out
+
+
+def summary(filters: PolicyFilters) -> str:
+    """``described`` as one line, or "all policies" when nothing is filtered."""
+    parts = described(filters)
+    if not parts:
+        return _("全部政策")
+    return _("；").join(_("%(what)s：%(value)s", what=what, value=value)
+                       for what, value in parts)

@@ -9,6 +9,7 @@ from seed.textclean import heading_level, split_paragraphs
 from . import services
 
 bp = Blueprint("policies", __name__, url_prefix="/<lang:lang>/policies")
+FEED_SIZE = 30
 
 
 @bp.get("/")
@@ -41,6 +42,15 @@ def detail(policy_id: int):
 
 @bp.get("/feed.xml")
 def feed():
-    response = make_response(render_template("policies/feed.xml", policies=services.newest()))
+    """The newest policies the search page's filters select (the same query string), so a
+    reader can follow a search; a value that cannot be right is dropped, as there."""
+    filters = services.PolicyFilters.from_args(request.args)
+    filters.sort = "date"
+    results = services.search_policies(filters, 1, per_page=FEED_SIZE)
+    policies = results.page.items
+    response = make_response(render_template(
+        "policies/feed.xml", policies=policies, filters=filters,
+        described=services.summary(filters) if services.described(filters) else "",
+        updated=max((p.updated_at for p in policies), default=None)))
     response.mimetype = "application/atom+xml"
     return response

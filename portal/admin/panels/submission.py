@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from portal import audit
 from portal.admin.ticket_page import panel
 from portal.cases import confidential, repeats
+from portal.content.workflow import EDITORS
 from portal.extensions import db
 from portal.i18n import format_number
 from portal.intake.forms import ComplaintForm, DemandForm
@@ -35,6 +36,7 @@ class Item:
     label: str
     value: str = ""
     href: str = ""
+    links: list = field(default_factory=list)  # further (text, href) pairs after the value
     long: bool = False  # free text, shown with its line breaks
     withheld: str = ""  # why the value is not shown
     reveal: bool = False  # masked until the staff member asks (and the reveal is audited)
@@ -110,14 +112,38 @@ def _demand_groups(record) -> list[Group]:
             db.select(Region).where(Region.slug.in_(slugs)))}
         origin.add(label(f, "preferred_regions"), "、".join(
             _region_name(by_slug[s]) if s in by_slug else s for s in slugs))
-    if record.site is not None:
-        origin.add(_("来源载体"), record.site.tr("name"),
-                   href=url_for("sites.detail", site_id=record.site.id))
-    if record.opportunity is not None:
-        origin.add(_("来源机会"), record.opportunity.tr("title"),
-                   href=url_for("opportunities.detail", item_id=record.opportunity.id))
     origin.add(label(f, "message"), record.message, long=True)
     return [company, project, needs, origin]
+
+
+def _subject_group(record, user) -> Group:
+    """The site or opportunity the investor expressed interest in: its name linked to the
+    public page, its kind and region, and the back-office editor where this staff member
+    may edit it (``portal.scoping``)."""
+    from portal.scoping import scoped
+
+    group = Group(_("意向对象"))
+    for row, title, public, editor, kinds in (
+            (record.site, "name", ("sites.detail", "site_id"),
+             ("content.sites_edit", "site_id"), LABELS["site_kind"]),
+            (record.opportunity, "title", ("opportunities.detail", "item_id"),
+             ("content.opportunities_edit", "opportunity_id"), LABELS["opportunity_kind"])):
+        if row is None:
+            continue
+        links = []
+        editable = user.role in EDITORS and db.session.scalar(scoped(
+            user, type(row), db.select(type(row).id).where(type(row).id == row.id)))
+        if editable:
+            links.append((_("后台编辑"), url_for(editor[0], **{editor[1]: row.id})))
+        shown = row.publication == "published"
+        group.add(_("载体") if title == "name" else _("机会"), row.tr(title),
+                  href=url_for(public[0], **{public[1]: row.id}) if shown else "",
+                  links=links)
+        group.add(_("类型"), kinds.get(row.kind, row.kind))
+        group.add(_("区域"), _region_name(row.region))
+        if not shown:
+            group.add(_("公开状态"), _("未公开（草稿、审核中或已下架）"))
+    return group
 
 
 def _complaint_groups(record, hidden: frozenset) -> list[Group]:
@@ -160,6 +186,8 @@ def submission_panel(record, user) -> dict:
     groups = _complaint_groups(record, hidden) if isinstance(record, Complaint) \
         else _demand_groups(record)
     groups.insert(1, _contacts(record, hidden, reveal))
+    if not isinstance(record, Complaint):
+        groups.insert(0, _subject_group(record, user))
     files_hidden = confidential.ATTACHMENTS in hidden and any(
         a.event_id is None for a in record.attachments)
     return {"submission": [g for g in groups if g.items],

@@ -1,0 +1,1 @@
+"""Policy alerts: e-mail subscriptions to new policies matching a search, double opt-in."""
