@@ -235,3 +235,26 @@ def test_tick_command(app, runner, people):
     assert dict(line.split() for line in result.output.splitlines())["closed"] == "1"
     db.session.expire_all()
     assert db.session.get(Opportunity, item.id).status == "closed"
+
+
+def test_a_time_typed_in_beijing_time_goes_live_at_that_moment(app, client, people):
+    """09:00 Beijing time is 01:00 UTC on both engines (SQLite keeps no offset)."""
+    from zoneinfo import ZoneInfo
+
+    clock = {"now": datetime(2026, 12, 1, 0, 0, tzinfo=UTC)}
+    app.config["CONTENT_CLOCK"] = lambda: clock["now"]
+    try:
+        row = workflow.save(people["admin"], "policy", policy_record())
+        workflow.move(people["admin"], row, "publish", publish_at=datetime(
+            2026, 12, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+        db.session.commit()
+        pid = row.id
+        db.session.expire_all()
+        clock["now"] = datetime(2026, 12, 2, 0, 59, tzinfo=UTC)
+        assert client.get(f"/zh/policies/{pid}").status_code == 404
+        assert schedule.apply_due()["went_live"] == 0
+        clock["now"] = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
+        assert client.get(f"/zh/policies/{pid}").status_code == 200
+        assert schedule.apply_due()["went_live"] == 1
+    finally:
+        app.config.pop("CONTENT_CLOCK")

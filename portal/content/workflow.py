@@ -96,7 +96,10 @@ def move(user: User, row, action: str, note: str = "", publish_at: datetime | No
     row.updated_by_id = user.id
     if action == "publish":
         row.reviewed_by_id, row.reviewed_at = user.id, now()
-        row.publish_at = publish_at if publish_at and publish_at > now() else None
+        # Stored in UTC: SQLite keeps a datetime without its offset, so a Beijing-time value
+        # would compare 8 hours late against the UTC clock.
+        row.publish_at = (publish_at.astimezone(UTC)
+                          if publish_at and publish_at > now() else None)
     versions.record(kind, row, action, author=user, note=note)
     audit(f"content_{action}", kind, row.id, {"note": note[:200]}, actor=user)
     return row
