@@ -38,22 +38,35 @@ def tmp_db_env(tmp: Path) -> dict[str, str]:
                        "PORTAL_RATELIMIT": "off"})
 
 
+def bench_app(tmp: Path):
+    """An app on the benchmark database in ``tmp`` (the same files as ``tmp_db_env``), for
+    building it before the server starts."""
+    from portal import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db",
+                       "SEARCH_INDEX_DIR": f"{tmp}/search", "SEARCH_URL": "",
+                       "SECRET_KEY": "bench", "LIMITS_ON": False})
+
+
 # gunicorn -w 2 -k gthread --threads 4: the search and sites benchmarks' server
 GTHREAD_WORKERS = ["-w", "2", "-k", "gthread", "--threads", "4"]
 
 
-def gunicorn_command(port: int, worker_args: list[str]) -> list[str]:
-    """gunicorn serving wsgi:app on 127.0.0.1:``port`` with the caller's worker arguments."""
+def gunicorn_command(port: int, worker_args: list[str], app: str = "wsgi:app") -> list[str]:
+    """gunicorn serving ``app`` (the portal unless told) on 127.0.0.1:``port`` with the
+    caller's worker arguments."""
     return [str(GUNICORN), *worker_args,
             # no control socket: its default path is shared with every other gunicorn here
-            "--no-control-socket", "--bind", f"127.0.0.1:{port}", "wsgi:app"]
+            "--no-control-socket", "--bind", f"127.0.0.1:{port}", app]
 
 
 def start_gunicorn(port: int, worker_args: list[str], env: dict[str, str], log,
-                   new_session: bool = False) -> subprocess.Popen:
+                   new_session: bool = False, app: str = "wsgi:app") -> subprocess.Popen:
     """Start gunicorn in the project root, its output to ``log``. With ``new_session`` it leads
-    a session (and so a process group, whose id is its pid) that ``os.killpg`` can kill whole."""
-    return subprocess.Popen(gunicorn_command(port, worker_args), cwd=ROOT, env=env,
+    a session (and so a process group, whose id is its pid) that ``os.killpg`` can kill whole.
+    ``app`` is a module:variable importable from the project root (the pages benchmark serves
+    ``bench.pages.hello:app`` next to the portal)."""
+    return subprocess.Popen(gunicorn_command(port, worker_args, app), cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=new_session)
 
 

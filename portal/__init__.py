@@ -47,11 +47,13 @@ def create_app(config: dict | None = None) -> Flask:
     )
     register_config(app, config)
     register_extensions(app)
+    register_cache(app)
     register_i18n(app)
     register_requests(app)
     register_security(app)
     register_search(app)
     register_content(app)
+    register_assets(app)
     register_maps(app)
     register_blueprints(app)
     register_errors(app)
@@ -80,6 +82,16 @@ def register_extensions(app: Flask) -> None:
     compress.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+
+
+def register_cache(app: Flask) -> None:
+    """Anonymous pages from a cache keyed by the public version (before the proxy fix,
+    which then wraps it, so the cache sees the visitor's scheme and host)."""
+    from portal import pagecache
+    from portal.content import public
+
+    public.register()
+    pagecache.init_app(app)
 
 
 def register_i18n(app: Flask) -> None:
@@ -118,6 +130,13 @@ def register_content(app: Flask) -> None:
     workflow.register(app)
     alerts.register()  # a policy going live is announced to its subscribers
     app.after_request(schedule.tick)
+
+
+def register_assets(app: Flask) -> None:
+    """Static files under content-hashed URLs, cached for a year, sent compressed."""
+    from portal import assets
+
+    assets.init_app(app)
 
 
 def register_maps(app: Flask) -> None:

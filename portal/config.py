@@ -29,6 +29,10 @@ def from_env(environ=None) -> dict:
         # Where per-client limits are counted (portal.ratelimit): Redis when set, else the
         # portal's own database; both are seen by every worker and node.
         "RATELIMIT_STORAGE_URI": env.get("PORTAL_REDIS_URL") or "database://",
+        # The page cache (portal.pagecache): on unless PORTAL_PAGE_CACHE=off; in each
+        # process's memory, or in Redis (shared by every worker and node) when set.
+        "PAGE_CACHE": _flag(env.get("PORTAL_PAGE_CACHE"), default=True),
+        "REDIS_URL": env.get("PORTAL_REDIS_URL", ""),
         "PORTAL_RATELIMIT": ratelimit,
         "LIMITS_ON": ratelimit.strip().lower() != "off",
         "MAIL_SERVER": env.get("PORTAL_MAIL_SERVER", ""),
@@ -90,9 +94,11 @@ DEFAULTS = {
                            "application/geo+json", "application/atom+xml",
                            "application/xml", "application/javascript"],
     "COMPRESS_MIN_SIZE": 1000,
-    # Static files are streamed from disk; compressing them leaves the file open. A front
-    # proxy compresses them in production.
+    # Streamed answers (CSV exports) are not compressed; static files come gzip-compressed
+    # from portal.assets.
     "COMPRESS_STREAMS": False,
+    "PAGE_CACHE_SECONDS": 300,  # a stored page lives at most this long
+    "PAGE_CACHE_ENTRIES": 500,  # per process, without Redis
     "SEARCH_CATCH_UP": 30.0,  # seconds between retries of waiting index jobs; 0: off
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",

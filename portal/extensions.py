@@ -6,6 +6,7 @@ This module imports nothing from the portal so that every other module can impor
 from flask import current_app
 from flask.logging import default_handler
 from flask_babel import Babel
+from flask_caching import Cache
 from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -34,6 +35,7 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 compress = Compress()
 babel = Babel()
+cache = Cache()  # the page cache's store (portal.pagecache)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 # portal://: each app counts in the storage its RATELIMIT_STORAGE_URI names (portal.ratelimit);

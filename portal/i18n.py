@@ -4,6 +4,9 @@ Every public page lives under ``/<lang>/``. The locale is chosen in this order: 
 prefix, the signed-in user's setting, the ``lang`` cookie, ``Accept-Language``, then ``zh``.
 """
 
+import time
+from functools import lru_cache
+
 from flask import Flask, current_app, g, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
@@ -17,6 +20,7 @@ BABEL_LOCALES = {"zh": "zh_Hans", "en": "en", "ja": "ja", "ko": "ko", "ru": "ru"
 HTML_LANG = {"zh": "zh-Hans", "en": "en", "ja": "ja", "ko": "ko", "ru": "ru"}
 LANGUAGE_NAMES = {"zh": "中文", "en": "English", "ja": "日本語", "ko": "한국어", "ru": "Русский"}
 COOKIE = "lang"
+ONE_YEAR = 365 * 24 * 3600
 
 
 class LangConverter(BaseConverter):
@@ -230,8 +234,25 @@ def _template_globals() -> dict:
 
 
 def _remember_lang(response):
-    first = request.path.lstrip("/").split("/", 1)[0]
-    lang = first if first in LANGUAGES else None
-    if lang and request.cookies.get(COOKIE) != lang:
-        response.set_cookie(COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax")
+    cookie = lang_cookie_header(request.path, request.cookies.get(COOKIE),
+                                current_app.config.get("SESSION_COOKIE_SECURE", False))
+    if cookie:
+        response.headers.add("Set-Cookie", cookie)
     return response
+
+
+def lang_cookie_header(path: str, current: str | None, secure: bool) -> str | None:
+    """The ``Set-Cookie`` value that remembers the language of a prefixed page, or None when
+    the visitor's cookie already says it (also used for pages served from the cache)."""
+    first = path.lstrip("/").split("/", 1)[0]
+    if first not in LANGUAGES or current == first:
+        return None
+    return _lang_cookie(first, secure, int(time.time() // 60))
+
+
+@lru_cache(maxsize=32)
+def _lang_cookie(lang: str, secure: bool, _minute: int) -> str:
+    """Made once a minute per language (its Expires date moves with the clock)."""
+    from werkzeug.http import dump_cookie
+
+    return dump_cookie(COOKIE, lang, max_age=ONE_YEAR, samesite="Lax", secure=secure)

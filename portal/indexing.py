@@ -16,6 +16,7 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
+from portal.content import public
 from portal.content.workflow import live
 from portal.extensions import db
 from portal.models import Opportunity, OutboxJob, Policy, Region, Site, utcnow
@@ -104,6 +105,7 @@ def reindex() -> int:
     started = utcnow()
     docs = [d for kind in LOADERS for d in documents(session, kind)]
     engine().rebuild(docs)
+    public.bump(session)
     jobs = OutboxJob.__table__
     is_index_job = jobs.c.kind.in_(("index", "unindex"))
     session.execute(jobs.update().where(jobs.c.done_at.is_(None), is_index_job,
@@ -183,6 +185,7 @@ def drain(limit: int = BATCH) -> tuple[int, int]:
         now = utcnow()
         for job in jobs:
             job.done_at = now
+        public.bump(session)  # pages showing search results change with the index
         session.commit()
         return len(jobs), 0
 
@@ -193,6 +196,13 @@ def drain_quietly() -> None:
         drain()
     except SQLAlchemyError:
         current_app.logger.exception("could not drain the search outbox")
+
+
+def due(app) -> bool:
+    """Whether this process's next catch-up has come (see ``portal.content.schedule.due``)."""
+    every = app.config.get("SEARCH_CATCH_UP", CATCH_UP_EVERY)
+    state = app.extensions.get("search_catch_up")
+    return bool(every) and (state is None or time.monotonic() >= state["next"])
 
 
 def catch_up(response):

@@ -14,8 +14,8 @@ followed by one of a few particles; Korean compounds match with or without their
 """
 
 import re
+import threading
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import snowballstemmer
 
@@ -36,9 +36,16 @@ _PARTICLES = sorted(["の", "を", "は", "が", "に", "で", "と", "へ", "�
                      "와", "과", "도"], key=len, reverse=True)
 
 
-@lru_cache(maxsize=2)
+_LOCAL = threading.local()
+
+
 def _stemmer(language: str):
-    return snowballstemmer.stemmer(language)
+    """One stemmer per thread and language: a Snowball stemmer keeps the word it works on in
+    itself, so two threads sharing one corrupt each other's words (and raise IndexError)."""
+    stemmers = _LOCAL.__dict__.setdefault("stemmers", {})
+    if language not in stemmers:
+        stemmers[language] = snowballstemmer.stemmer(language)
+    return stemmers[language]
 
 
 def _stem(word: str) -> str:

@@ -93,6 +93,18 @@ def wipe(engine) -> None:
             conn.execute(table.delete())
 
 
+@pytest.fixture(autouse=True)
+def _forget_pages():
+    """Pages kept under one test's configuration (map tiles, a clock) are not served to
+    the next: configuration is not part of a page-cache key, since it does not change while
+    an app runs, except in tests."""
+    yield
+    from portal import pagecache
+
+    for app in _APPS:
+        pagecache.clear(app)
+
+
 @pytest.fixture(scope="session")
 def _scratch_app(databases, tmp_path_factory):
     return make_app(databases.new("scratch"), tmp_path_factory.mktemp("scratch"))

@@ -2,12 +2,14 @@
 framing, sniffing, referrer and permissions headers everywhere, HSTS only over HTTPS, and
 no-store wherever an answer can hold personal data."""
 
+import base64
+import hashlib
 import logging
 import re
 
 import pytest
 
-from portal import create_app
+from portal import create_app, pagecache
 from portal.extensions import db
 from portal.headers import tile_sources
 from portal.models import Site
@@ -203,7 +205,10 @@ def test_hsts_only_over_https(tmp_path, site_client):
             "max-age=31536000; includeSubDomains"
 
 
-def test_a_fresh_nonce_per_request_matches_every_inline_script(site_client, site_db):
+def test_a_fresh_nonce_per_request_matches_every_inline_script(site_app, site_client, site_db,
+                                                              monkeypatch):
+    """Rendered for this request, a page's inline scripts carry a nonce never used before."""
+    monkeypatch.setitem(site_app.config, "PAGE_CACHE", False)
     with site_db() as s:
         site_id = s.scalars(db.select(Site.id).filter_by(kind="parcel")).first()
     seen = set()
@@ -218,6 +223,26 @@ def test_a_fresh_nonce_per_request_matches_every_inline_script(site_client, site
         assert all(f'nonce="{nonces[0]}"' in attrs for attrs in inline)
         seen.add(nonces[0])
     assert len(seen) == 3
+
+
+def test_a_kept_page_allows_its_inline_scripts_by_hash(site_client, site_db):
+    """Served from the page cache, the same page to everyone: its scripts are allowed by
+    their SHA-256, never by a nonce another visitor has seen."""
+    with site_db() as s:
+        site_id = s.scalars(db.select(Site.id).filter_by(kind="parcel")).first()
+    for path in ("/zh/sites/", f"/en/sites/{site_id}"):
+        for _ in range(2):
+            response = site_client.get(path)
+            assert response.headers["X-Cache"] in ("MISS", "HIT")
+            sources = directives(response)["script-src"]
+            assert sources[0] == "'self'" and not any("nonce" in v for v in sources)
+            scripts = re.findall(r"<script>(.*?)</script>", response.get_data(as_text=True),
+                                 re.S)
+            assert scripts and "nonce=" not in response.get_data(as_text=True)
+            hashes = {"'sha256-" + base64.b64encode(hashlib.sha256(x.encode()).digest())
+                      .decode() + "'" for x in scripts}
+            assert set(sources[1:]) == hashes
+        assert response.headers["X-Cache"] == "HIT"
 
 
 @pytest.mark.parametrize("path", ["/zh/", "/en/sites/", "/zh/policies/", "/zh/demands/new",
@@ -259,6 +284,7 @@ def test_a_tile_url_that_would_inject_a_directive_is_left_out(caplog):
 
 def test_the_configured_tile_host_may_serve_images(site_app, site_client, monkeypatch):
     monkeypatch.setitem(site_app.config, "MAP_TILES", "osm")
+    pagecache.clear(site_app)  # a setting changed under a running app
     csp = directives(site_client.get("/zh/sites/"))
     assert csp["img-src"] == ["'self'", "data:", "https://tile.openstreetmap.org"]
     assert csp["connect-src"] == ["'self'"]

@@ -9,11 +9,8 @@ address (127.x.y.z): the limit is per client address, and every 127/8 address is
 
 import http.client
 import json
-import os
 import random
 import re
-import signal
-import socket
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -25,18 +22,15 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bench.common import portal_env, start_gunicorn, stop_server, wait_healthy
 from portal.extensions import db
 from portal.models import AuditEvent, Complaint, Demand, User
 from tests import factories
 from tests.conftest import make_app
-from tests.ports import free_port
+from tests.servers import gunicorn, redis_url
 from tests.test_intake import COMPLAINT, demand
-from tests.test_ratelimit import REDIS, empty_redis_db
 
 pytestmark = pytest.mark.slow
 
-WORKERS = ["-w", "2", "-k", "gthread", "--threads", "4"]
 SUBMISSIONS = 6  # PORTAL_RATELIMIT for these servers: 6/minute
 WRONG = "电子邮箱或密码不正确"
 PASSWORD = "Copper kettle drum 42"
@@ -82,42 +76,22 @@ class Server:
         return pids
 
 
-def _redis_url() -> str:
-    try:
-        with socket.create_connection(REDIS, timeout=0.5):
-            pass
-    except OSError:
-        pytest.skip("no Redis at 127.0.0.1:6379")
-    return f"redis://{REDIS[0]}:{REDIS[1]}/{empty_redis_db()}"
-
-
 @pytest.fixture(scope="module", params=["database", "redis"])
 def server(request, databases, tmp_path_factory):
     tmp = tmp_path_factory.mktemp(f"limits_{request.param}")
-    redis_url = _redis_url() if request.param == "redis" else ""
+    store_url = redis_url() if request.param == "redis" else ""
     url = databases.new(f"limits_{request.param}")
     app = make_app(url, tmp)
-    port = free_port()
-    access_log, log_path = tmp / "access.log", tmp / "gunicorn.log"
-    env = portal_env({"PORTAL_DATABASE_URL": url, "PORTAL_SEARCH_DIR": str(tmp / "search"),
-                      "PORTAL_SECRET_KEY": "limits-test", "PORTAL_REDIS_URL": redis_url,
-                      "PORTAL_RATELIMIT": f"{SUBMISSIONS}/minute"})
-    args = WORKERS + ["--access-logfile", str(access_log),
-                      "--access-logformat", "%(p)s %(h)s %(s)s %(m)s %(U)s"]
-    with log_path.open("w") as log:
-        process = start_gunicorn(port, args, env, log, new_session=True)
+    settings = {"PORTAL_SECRET_KEY": "limits-test", "PORTAL_REDIS_URL": store_url,
+                "PORTAL_RATELIMIT": f"{SUBMISSIONS}/minute"}
     try:
-        wait_healthy(process, port, timeout=60, log_path=log_path)
-        yield Server(port, app, access_log)
+        with gunicorn(url, tmp, settings, "%(p)s %(h)s %(s)s %(m)s %(U)s") as (port, log):
+            yield Server(port, app, log)
     finally:
-        stop_server(process, kill=False)
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=15)
-        if redis_url:
+        if store_url:
             import redis
 
-            with redis.Redis.from_url(redis_url) as store:
+            with redis.Redis.from_url(store_url) as store:
                 for key in store.scan_iter(f"LIMITS:*/127.{NET}.*"):
                     store.delete(key)
 

@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from portal import pagecache
 from portal.extensions import db
 from portal.models import Site
 from portal.sites.coords import geometry_to_gcj02, wgs84_to_gcj02
@@ -56,6 +57,7 @@ def test_configured_tiles_show_attribution_and_approval_number(site_app, site_cl
                                                                monkeypatch):
     monkeypatch.setitem(site_app.config, "MAP_TILES", "osm")
     monkeypatch.setitem(site_app.config, "MAP_APPROVAL_NUMBER", "GS（2026）1234号")
+    pagecache.clear(site_app)  # a setting changed under a running app
     html = site_client.get("/zh/sites/").get_data(as_text=True)
     assert "tile.openstreetmap.org" in html
     assert "© OpenStreetMap contributors" in html
@@ -64,6 +66,7 @@ def test_configured_tiles_show_attribution_and_approval_number(site_app, site_cl
 
 def test_gcj02_tiles_make_the_map_ask_for_gcj02(site_app, site_client, monkeypatch):
     monkeypatch.setitem(site_app.config, "MAP_TILES", "gaode")
+    pagecache.clear(site_app)  # a setting changed under a running app
     html = site_client.get("/zh/sites/").get_data(as_text=True)
     assert re.search(r'"gcj02": true', html)
 

@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402 (the project root is on sys.path from here)
     GTHREAD_WORKERS,
+    bench_app,
     children,
     free_port,
     percentile,
@@ -234,15 +235,12 @@ def insert_policies(rows: list[dict]) -> None:
 def build_database(tmp: Path, count: int) -> None:
     from flask_migrate import upgrade
 
-    from portal import create_app
     from portal.extensions import db
     from portal.indexing import reindex
     from portal.models import Industry, Region, Topic
     from seed.loader import load_pack
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db",
-                      "SEARCH_INDEX_DIR": f"{tmp}/search", "SEARCH_URL": "",
-                      "SECRET_KEY": "bench", "LIMITS_ON": False})
+    app = bench_app(tmp)
     with app.app_context():
         upgrade(directory=str(ROOT / "portal" / "migrations"))
         load_pack("datong")

@@ -54,6 +54,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402 (the project root is on sys.path from here)
     GTHREAD_WORKERS,
+    bench_app,
     free_port,
     percentile,
     start_gunicorn,
@@ -313,14 +314,11 @@ def build_database(tmp: Path, count: int) -> dict:
     """The database; returns what the traffic needs (region slugs, industry slugs)."""
     from flask_migrate import upgrade
 
-    from portal import create_app
     from portal.extensions import db
     from portal.models import Industry, Region, Site
     from seed.loader import load_pack
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db",
-                      "SEARCH_INDEX_DIR": f"{tmp}/search", "SEARCH_URL": "",
-                      "SECRET_KEY": "bench", "LIMITS_ON": False})
+    app = bench_app(tmp)
     with app.app_context():
         t0 = time.perf_counter()
         upgrade(directory=str(ROOT / "portal" / "migrations"))

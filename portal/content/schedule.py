@@ -67,6 +67,14 @@ def apply_due(at: datetime | None = None) -> dict[str, int]:
     return counts
 
 
+def due(app) -> bool:
+    """Whether this process's next tick has come (the page cache then lets the request
+    through to the app, so the tick runs)."""
+    every = app.config.get("CONTENT_TICK", TICK_EVERY)
+    state = app.extensions.get("content_tick")
+    return bool(every) and (state is None or time.monotonic() >= state["next"])
+
+
 def tick(response):
     """After a request, at most every CONTENT_TICK seconds per process (0: never)."""
     every = current_app.config.get("CONTENT_TICK", TICK_EVERY)

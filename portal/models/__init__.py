@@ -10,7 +10,13 @@ from .cases import (
     RoutingRule,
     Transfer,
 )
-from .content import CONTENT_ACTIONS, PUBLICATION_STATES, ContentVersion, PublishableMixin
+from .content import (
+    CONTENT_ACTIONS,
+    PUBLICATION_STATES,
+    ContentVersion,
+    PublicVersion,
+    PublishableMixin,
+)
 from .factors import FACTOR_CATEGORIES, FactorCost
 from .industries import CHAIN_STAGES, ChainLeader, ChainNode, Industry, Track
 from .intake import (
@@ -36,7 +42,8 @@ __all__ = [
     "COMPLAINT_FLOW", "COMPLAINT_STATUSES", "DEMAND_FLOW", "DEMAND_STATUSES", "LAND_USES",
     "OPPORTUNITY_KINDS", "OPPORTUNITY_STATUSES", "POLICY_LEVELS", "POLICY_STATUSES",
     "READINESS_ITEMS", "REGION_KINDS", "ROLES", "SERVICE_CATEGORIES", "SITE_KINDS",
-    "CONTENT_ACTIONS", "PUBLICATION_STATES", "ContentVersion", "PublishableMixin",
+    "CONTENT_ACTIONS", "PUBLICATION_STATES", "ContentVersion", "PublicVersion",
+    "PublishableMixin",
     "Attachment", "AuditEvent", "BatchFigure", "ChainLeader", "ChainNode", "Complaint", "Demand",
     "Department", "RateLimitCounter", "PROJECT_STAGES", "TRANSFER_STATUSES", "Project",
     "ResponseTemplate", "RoutingRule", "Transfer",

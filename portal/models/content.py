@@ -9,7 +9,17 @@ any version can be compared with another or restored, and the same rules validat
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from portal.extensions import db
@@ -75,3 +85,23 @@ class ContentVersion(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     author = relationship("User")
+
+
+class PublicVersion(db.Model):
+    """One row naming the current state of everything anonymous visitors can see.
+
+    Its ``token`` is replaced in the same transaction as any change to public content
+    (``portal.content.public``), and every page-cache key holds it, so a cached page is never
+    served after a change, on any worker or node. A random token rather than a counter: a
+    counter could start again from a number it had already given (an emptied table, a
+    restored backup) and meet pages cached under it. ``due_at`` is the earliest scheduled
+    publication still to come (Unix seconds); from then on pages are rendered afresh until
+    the clock has published it.
+    """
+
+    __tablename__ = "public_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    due_at: Mapped[int | None] = mapped_column(BigInteger)

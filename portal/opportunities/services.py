@@ -22,6 +22,7 @@ from portal.glossary.services import expand
 from portal.i18n import china_today, current_lang, format_number
 from portal.labels import LABELS
 from portal.models import OPPORTUNITY_KINDS, Industry, Opportunity, Region
+from portal.pagecache import do_not_store
 from portal.pagination import PER_PAGE, Page
 from portal.sites.services import region_ids
 from search import Query, SearchUnavailable, engine
@@ -245,6 +246,7 @@ def search(filters: OpportunityFilters, page: int, per_page: int = PER_PAGE) -> 
             current_app.logger.warning("search unavailable, answering from the database: %s",
                                        exc)
             degraded = True
+            do_not_store()  # the notice goes when the engine is back
             restrict = _text_clause(expansion)
         else:
             ranked, snippets = hits.ids, hits.snippets

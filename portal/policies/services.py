@@ -14,6 +14,7 @@ from portal.glossary.services import expand
 from portal.labels import LABELS
 from portal.models import POLICY_LEVELS, POLICY_STATUSES, Industry, Policy, Region, Topic
 from portal.models.policies import policy_topic
+from portal.pagecache import do_not_store
 from portal.pagination import PER_PAGE, Page
 from search import Query, SearchUnavailable, engine
 from search.base import SORTS
@@ -109,6 +110,7 @@ def search_policies(filters: PolicyFilters, page: int, per_page: int = PER_PAGE
         hits = engine().search(query)
     except SearchUnavailable as exc:
         current_app.logger.warning("search unavailable, answering from the database: %s", exc)
+        do_not_store()  # the notice goes when the engine is back
         return _search_database(filters, expansion, page, per_page)
     rows = {p.id: p for p in db.session.scalars(db.select(Policy).where(Policy.id.in_(hits.ids)))}
     items = [rows[i] for i in hits.ids if i in rows]

@@ -17,16 +17,21 @@ to time out and then shows no map. ``use_local_assets`` rewrites the lists once,
   without that plugin and a JavaScript error, never a request to the internet. To use one,
   vendor it in ``static/vendor/update.py`` and give it local URLs here.
 
-Limits: the lists are class attributes, so the rewrite holds for the whole process (the last
-``static_url_path`` wins). folium's ``add_js_link`` / ``add_css_link`` change those class lists
-in place, for every map; do not call them. Outside these lists, branca colormaps (the legend of
-``folium.Choropleth``) and ``folium.VegaLite`` add CDN links while rendering, and tile layers
-default to OpenStreetMap's servers (pass ``tiles=None`` and, for MarkerCluster, ``maxZoom``);
-none of that is rewritten here.
+The URLs are made each time folium reads a list: inside a request by ``url_for('static', ...)``,
+so they carry the file's content hash (portal.assets) and the app's script root; outside one
+(tests rendering a bare map) from the ``static_url_path`` given here.
+
+Limits: the lists are class attributes, so the rewrite holds for the whole process (outside a
+request the last ``static_url_path`` wins). folium's ``add_js_link`` / ``add_css_link`` add to
+a list made for that read only, so what they add is lost; do not call them. Outside these
+lists, branca colormaps (the legend of ``folium.Choropleth``) and ``folium.VegaLite`` add CDN
+links while rendering, and tile layers default to OpenStreetMap's servers (pass
+``tiles=None`` and, for MarkerCluster, ``maxZoom``); none of that is rewritten here.
 """
 
 import folium
 import folium.plugins
+from flask import has_request_context, url_for
 from folium.elements import JSCSSMixin
 
 LEAFLET_JS = "vendor/leaflet/leaflet.js"
@@ -104,13 +109,29 @@ UNAVAILABLE: tuple[str, ...] = tuple(
 )
 
 
+class _Links:
+    """A ``default_js`` / ``default_css`` class attribute whose (name, URL) list is made when
+    read, so a fingerprinted URL follows its file (see the module docstring)."""
+
+    def __init__(self, links: list[tuple[str, str]], base: str):
+        self.links = links
+        self.base = base
+
+    def __get__(self, instance, owner=None) -> list[tuple[str, str]]:
+        return [(name, self.url(path)) for name, path in self.links]
+
+    def url(self, path: str) -> str:
+        if has_request_context():
+            return url_for("static", filename=path)
+        return self.base + path
+
+
 def use_local_assets(static_url_path: str = "/static") -> None:
     """Rewrite folium's asset lists to the vendored files; calling it again changes nothing."""
     base = static_url_path.rstrip("/") + "/"
     for cls, (js, css) in _LOCAL.items():
-        # Fresh lists every time: folium's add_*_link may have changed the old ones in place.
-        cls.default_js = [(name, base + path) for name, path in js]
-        cls.default_css = [(name, base + path) for name, path in css]
+        cls.default_js = _Links(js, base)
+        cls.default_css = _Links(css, base)
     for cls in _EMPTIED:
         cls.default_js = []
         cls.default_css = []

@@ -8,6 +8,7 @@ from portal.database import like_pattern
 from portal.extensions import db
 from portal.glossary.services import expand
 from portal.models import Opportunity, Policy, Site
+from portal.pagecache import do_not_store
 from search import Query, SearchUnavailable, engine
 from search.glossary import Expansion, Match
 from search.text import snippet, terms
@@ -36,6 +37,7 @@ def search_everything(text: str) -> tuple[list[Section], bool, list[Match]]:
                 for kind, model, _title in SECTIONS], False, expansion.matches
     except SearchUnavailable as exc:
         current_app.logger.warning("search unavailable, answering from the database: %s", exc)
+        do_not_store()  # the notice goes when the engine is back
         return [_from_database(kind, model, title, expansion)
                 for kind, model, title in SECTIONS], True, expansion.matches
 

@@ -89,3 +89,16 @@ def test_korean_compounds_match_with_or_without_spaces():
     assert glossary.expand("산업 체인").groups == [["산업 체인", "产业链"]]
     assert glossary.expand("수소에너지").groups == [["수소에너지", "氢能"]]
     assert glossary.expand("수소 에너지").groups == [["수소 에너지", "氢能"]]
+
+
+def test_words_are_stemmed_right_when_threads_stem_at_once():
+    """A Snowball stemmer holds the word it works on: shared between the threads of a
+    gunicorn worker, it mixed their words up and raised IndexError (a 500 under load)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    phrases = ["стандартный участок", "земельные участки", "промышленные парки",
+               "standard lands", "industrial parks", "водородная энергетика"] * 50
+    expected = [words_key(p) for p in phrases]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for _ in range(5):
+            assert list(pool.map(words_key, phrases)) == expected
