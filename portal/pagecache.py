@@ -31,10 +31,11 @@ import base64
 import gzip
 import hashlib
 import logging
+import queue
 import re
 import sqlite3
-import threading
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,7 +107,10 @@ def do_not_store() -> None:
 
 def clear(app: Flask) -> None:
     """Forget every stored page of this app (its configuration changed under it: tests)."""
-    app.extensions["cache"][cache].clear()
+    try:
+        app.extensions["cache"][cache].clear()
+    except STORE_ERRORS:
+        log.warning("page cache could not be cleared", exc_info=True)
 
 
 def _mark_storable(response):
@@ -124,9 +128,10 @@ class PageCache:
         self.app = app
         self.wsgi_app = wsgi_app
         self._engine = None
-        self._local = threading.local()
+        self._idle: queue.SimpleQueue = queue.SimpleQueue()  # connections not in use
         self._build = ""
         self._store_down_until = 0.0
+        weakref.finalize(self, _close_all, self._idle)  # with the app, or at exit
 
     # --- the request ------------------------------------------------------------------
 
@@ -156,12 +161,16 @@ class PageCache:
     def _version(self) -> tuple[str, int | None] | None:
         """The public version token and the next due publication; None if unreadable.
 
-        Read on each thread's own connection, taken out of the app's pool and in autocommit,
-        so a read is one statement and never holds a transaction open."""
-        conn = getattr(self._local, "conn", None)
+        Read on connections of the cache's own, taken out of the app's pool and in
+        autocommit, so a read is one statement and never holds a transaction open; a
+        connection that fails is closed and another is made on the next request."""
+        try:
+            conn = self._idle.get_nowait()
+        except queue.Empty:
+            conn = None
         try:
             if conn is None:
-                conn = self._local.conn = self._connect()
+                conn = self._connect()
             cursor = conn.cursor()
             try:
                 cursor.execute(VERSION_QUERY)
@@ -169,10 +178,12 @@ class PageCache:
             finally:
                 cursor.close()
         except (SQLAlchemyError, *DBAPI_ERRORS):
-            self._local.conn = None
+            if conn is not None:
+                _close(conn)
             log.warning("public version unreadable; pages are rendered without the cache",
                         exc_info=True)
             return None
+        self._idle.put(conn)
         return (row[0], row[1]) if row else None
 
     def _connect(self):
@@ -295,6 +306,21 @@ class PageCache:
         headers.append(("Content-Length", str(len(body))))
         start_response("200 OK", headers)
         return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
+
+
+def _close(conn) -> None:
+    try:
+        conn.close()
+    except DBAPI_ERRORS:
+        pass  # a broken connection: nothing more to free
+
+
+def _close_all(idle: queue.SimpleQueue) -> None:
+    while True:
+        try:
+            _close(idle.get_nowait())
+        except queue.Empty:
+            return
 
 
 def _marked(start_response, state: str):

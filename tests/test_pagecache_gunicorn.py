@@ -53,9 +53,10 @@ def server(request, databases, tmp_path_factory):
     url = databases.new(f"pagecache_{request.param}")
     settings = {"PORTAL_SECRET_KEY": "pagecache-test", "PORTAL_REDIS_URL": store_url,
                 "PORTAL_RATELIMIT": "off"}
+    app = make_app(url, tmp)  # the database migrated before the server starts
     try:
         with gunicorn(url, tmp, settings, "%(p)s %({x-cache}o)s %(U)s?%(q)s") as (port, log):
-            yield Server(port, make_app(url, tmp), log)
+            yield Server(port, app, log)
     finally:
         if store_url:
             import redis

@@ -19,7 +19,7 @@ import secrets
 from datetime import UTC, datetime
 
 from flask import has_app_context
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import TextClause
 
@@ -76,8 +76,9 @@ def _note_statement(state) -> None:
 
 def _bump_before_commit(session: Session) -> None:
     session.flush()  # the last changes count too
-    if session.info.pop(FLAG, False):
-        bump(session)
+    if session.info.pop(FLAG, False) and \
+            inspect(session.connection()).has_table(PublicVersion.__tablename__):
+        bump(session)  # (a database still being migrated has no pages to keep)
 
 
 def _forget(session: Session, _transaction) -> None:
