@@ -113,6 +113,18 @@ def clear(app: Flask) -> None:
         log.warning("page cache could not be cleared", exc_info=True)
 
 
+def health(app: Flask) -> dict:
+    """What /healthz says of the cache: its store and whether it answers."""
+    if not app.config.get("PAGE_CACHE", True):
+        return {"store": "none", "state": "off"}
+    store = "redis" if app.config.get("REDIS_URL") else "memory"
+    try:
+        app.extensions["cache"][cache].get("health-probe")
+    except STORE_ERRORS:
+        return {"store": store, "state": "unavailable"}
+    return {"store": store, "state": "ok"}
+
+
 def _mark_storable(response):
     if (request.method == "GET" and request.endpoint in CACHEABLE
             and response.status_code == 200 and not response.is_streamed

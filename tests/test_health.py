@@ -6,6 +6,7 @@ def test_healthz_reports_database_search_and_version(site_client):
     assert body["database"] == "ok"
     assert body["search"]["engine"] == "embedded"
     assert body["search"]["documents"] > 0
+    assert body["page_cache"] == {"store": "memory", "state": "ok"}
     assert body["version"]
 
 

@@ -399,6 +399,9 @@ def test_pages_are_served_while_redis_is_down(app, world, tmp_path):
         answer = visitor.get(f"/zh/policies/{world['zone']}")
         assert answer.status_code == 200 and "开发区用地政策" in text(answer)
         assert state(answer) == "MISS"
+    health = visitor.get("/healthz").get_json()
+    assert health["status"] == "degraded"
+    assert health["page_cache"] == {"store": "redis", "state": "unavailable"}
 
 
 def test_entries_are_dropped_by_clear(app, world):

@@ -4,6 +4,7 @@ from flask import Blueprint, Response, current_app, jsonify, redirect, render_te
 from sqlalchemy.exc import SQLAlchemyError
 
 import portal
+from portal import pagecache
 from portal.extensions import db
 from portal.i18n import LANGUAGES, preferred_lang
 from portal.indexing import STALE_AFTER, pending
@@ -20,7 +21,8 @@ def root():
 
 @bp.get("/healthz")
 def healthz():
-    """200 while the database answers; ``degraded`` when search cannot be used."""
+    """200 while the database answers; ``degraded`` when search cannot be used or the page
+    cache's store (Redis) does not answer (pages are then rendered for every request)."""
     try:
         db.session.execute(db.text("SELECT 1"))
         database = "ok"
@@ -33,13 +35,15 @@ def healthz():
         search = {"engine": "unknown", "state": "unavailable"}
     if database == "ok":
         search["pending_jobs"] = pending(older_than=STALE_AFTER)
+    pages = pagecache.health(current_app)
     if database != "ok":
         status, code = "unavailable", 503
-    elif search.get("state") != "ok" or search.get("pending_jobs"):
+    elif search.get("state") != "ok" or search.get("pending_jobs") or \
+            pages["state"] == "unavailable":
         status, code = "degraded", 200
     else:
         status, code = "ok", 200
-    body = {"status": status, "database": database, "search": search,
+    body = {"status": status, "database": database, "search": search, "page_cache": pages,
             "version": portal.__version__}
     return jsonify(body), code
 
