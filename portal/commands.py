@@ -1,9 +1,12 @@
-"""Command-line groups registered by the factory: seed, search, users, translate, bootstrap."""
+"""Command-line groups registered by the factory: seed, search, users, translate, backup,
+bootstrap."""
 
 import os
 import secrets
 import subprocess  # noqa: S404  (fixed argument lists, no shell)
 import sys
+from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -19,11 +22,12 @@ translate_cli = AppGroup("translate", help="Translation catalogs (babel.cfg, tra
 mail_cli = AppGroup("mail", help="Outgoing mail.")
 glossary_cli = AppGroup("glossary", help="The investment glossary (seed/glossary/).")
 content_cli = AppGroup("content", help="Published content.")
+backup_cli = AppGroup("backup", help="Backups of the database and the instance key.")
 
 
 def register(app: Flask) -> None:
     for group in (seed_cli, search_cli, users_cli, translate_cli, mail_cli, glossary_cli,
-                  content_cli):
+                  content_cli, backup_cli):
         app.cli.add_command(group)
     app.cli.add_command(bootstrap)
 
@@ -248,3 +252,67 @@ def content_tick() -> None:
     drain()
     for name, n in counts.items():
         click.echo(f"{name:16} {n:6d}")
+
+
+@backup_cli.command("create")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Default: portal-backup-<UTC time>.tar.gz in the current directory.")
+def backup_create(output: Path | None) -> None:
+    """Write one archive: the database (a consistent snapshot while the portal serves), the
+    instance secret key when the portal made its own, and a manifest with checksums."""
+    from portal import __version__, backup
+
+    output = output or Path(f"portal-backup-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.tar.gz")
+    try:
+        manifest = backup.create(output, database_url=current_app.config["SQLALCHEMY_DATABASE_URI"],
+                                 secret_key=current_app.config["SECRET_KEY"],
+                                 instance_path=current_app.instance_path, version=__version__)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"wrote {output} ({output.stat().st_size} bytes)")
+    click.echo(f"revision {manifest['alembic_revision']}, {len(manifest['tables'])} tables, "
+               f"{sum(manifest['tables'].values())} rows, "
+               f"{manifest['attachments']['count']} attachments")
+    if not manifest["secret_key"]["included"]:
+        click.echo("the secret key comes from PORTAL_SECRET_KEY and is not in the archive; "
+                   "keep it with the backup", err=True)
+
+
+@backup_cli.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--database-url", default=None,
+              help="Restore into this database (default: the portal's own).")
+@click.option("--instance", "instance_path", type=click.Path(file_okay=False), default=None,
+              help="Where the backup's secret key is written (default: the portal's instance "
+                   "folder when restoring into the portal's own database).")
+@click.option("--force", is_flag=True, help="Replace the tables of a database that is not empty.")
+def backup_restore(archive: Path, database_url: str | None, instance_path: str | None,
+                   force: bool) -> None:
+    """Restore a backup into an empty database and check it against its manifest."""
+    from portal import backup
+
+    own = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    elsewhere = bool(database_url) and database_url != own
+    try:
+        restored = backup.restore(archive, database_url=database_url or own,
+                                  instance_path=instance_path or (
+                                      None if elsewhere else current_app.instance_path),
+                                  secret_key=current_app.config["SECRET_KEY"], force=force)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    manifest = restored.manifest
+    click.echo(f"restored {archive} (made {manifest['created_at']}): "
+               f"{sum(manifest['tables'].values())} rows in {len(manifest['tables'])} tables "
+               f"and {manifest['attachments']['count']} attachments match the manifest")
+    for note in restored.notes:
+        click.echo(note, err=True)
+    if elsewhere or not restored.current:
+        click.echo("then run `flask search reindex` with PORTAL_DATABASE_URL naming the "
+                   "restored database", err=True)
+        return
+    from portal.content import public
+
+    db.engine.dispose()  # connections opened before the restore
+    public.bump(db.session)  # pages kept before the restore are not served again
+    db.session.commit()
+    _reindex_or_warn()

@@ -22,6 +22,9 @@ def from_env(environ=None) -> dict:
     return {
         "SECRET_KEY": env.get("PORTAL_SECRET_KEY") or None,
         "SQLALCHEMY_DATABASE_URI": database_url,
+        # embedded (an index folder per node) or postgres (one table in the portal's
+        # PostgreSQL database, shared by every node); PORTAL_ELASTICSEARCH_URL overrides both.
+        "SEARCH_ENGINE": env.get("PORTAL_SEARCH") or "embedded",
         "SEARCH_URL": env.get("PORTAL_ELASTICSEARCH_URL", ""),
         "SEARCH_ANALYZER": env.get("PORTAL_ELASTICSEARCH_ANALYZER", ""),
         "SEARCH_PREFIX": env.get("PORTAL_ELASTICSEARCH_PREFIX", "portal"),

@@ -8,12 +8,24 @@ __all__ = ["Document", "Hits", "Query", "SearchEngine", "SearchUnavailable", "en
            "make_engine"]
 
 
+ENGINES = ("embedded", "postgres")
+
+
 def make_engine(config) -> SearchEngine:
+    """Elasticsearch when a URL is set; otherwise ``SEARCH_ENGINE``: the embedded engine (the
+    default) or the postgres engine on the portal's own database."""
     if config.get("SEARCH_URL"):
         from .elastic import ElasticEngine
 
         return ElasticEngine(config["SEARCH_URL"], prefix=config.get("SEARCH_PREFIX") or "portal",
                              analyzer=config.get("SEARCH_ANALYZER") or None)
+    choice = config.get("SEARCH_ENGINE") or "embedded"
+    if choice not in ENGINES:
+        raise ValueError(f"PORTAL_SEARCH={choice!r}: use one of {', '.join(ENGINES)}")
+    if choice == "postgres":
+        from .postgres import PostgresEngine
+
+        return PostgresEngine(config["SQLALCHEMY_DATABASE_URI"])
     from .embedded import EmbeddedEngine
 
     return EmbeddedEngine(config["SEARCH_INDEX_DIR"])

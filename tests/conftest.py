@@ -200,6 +200,7 @@ DB_INDEPENDENT = {
     "test_site_geometry_upload.py": "postgresql",
     "test_textclean.py": "postgresql",
     "test_offline.py": "postgresql",
+    "test_deploy.py": "postgresql",
     "tests/search/": "postgresql",
 }
 

@@ -1,8 +1,12 @@
 """Search benchmark: index build time, API latency through a real gunicorn server, and
-server memory, on a fresh SQLite database holding the Datong pack plus 10,000 synthetic
-Chinese policies (300–3,000 characters each, deterministic).
+server memory, on a fresh database holding the Datong pack plus 10,000 synthetic Chinese
+policies (300–3,000 characters each, deterministic), for each engine in turn:
 
-    .venv/bin/python bench/search/run.py [--policies N] [--requests N]
+  * embedded: the tantivy index folder, on a SQLite database;
+  * postgres: the ``search_entry`` table (PORTAL_SEARCH=postgres), on a temporary PostgreSQL
+    database created on the server at 127.0.0.1:5432 (user postgres) and dropped afterwards.
+
+    .venv/bin/python bench/search/run.py [--policies N] [--requests N] [--engines embedded,postgres]
 
 The synthetic policies are recombined from the sentences of the pack's own policy texts
 (the five source documents and the demo bodies), with 一、/（一）/1. headings, a few Latin
@@ -13,7 +17,8 @@ Figures printed:
   * latency of ``GET /api/v1/policies?q=…`` for two-character, four-character and
     multi-term queries (p50/p95/p99, mean total), one keep-alive connection, sequential
     requests, after a warm-up (target p95 ≤ 10 ms); the unfiltered list with facets and
-    the HTML page /zh/policies/?q=土地;
+    the HTML page /zh/policies/?q=土地. The page cache is off, so every request reaches
+    the engine; the totals show whether the engines found the same documents;
   * RSS of the gunicorn master and workers after the traffic (target ≤ 300 MB per worker).
 
 Traffic goes only to 127.0.0.1; the server is stopped and the temp dir removed on any exit.
@@ -22,8 +27,10 @@ Traffic goes only to 127.0.0.1; the server is stopped and the temp dir removed o
 import argparse
 import http.client
 import json
+import os
 import random
 import re
+import secrets
 import signal
 import statistics
 import sys
@@ -42,6 +49,7 @@ from bench.common import (  # noqa: E402 (the project root is on sys.path from h
     children,
     free_port,
     percentile,
+    portal_env,
     rss_kb,
     start_gunicorn,
     stop_server,
@@ -49,6 +57,9 @@ from bench.common import (  # noqa: E402 (the project root is on sys.path from h
     wait_healthy,
 )
 
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+ENGINES = ("embedded", "postgres")
 SEED = 20260202
 PACK = ROOT / "seed" / "datong"
 
@@ -232,7 +243,60 @@ def insert_policies(rows: list[dict]) -> None:
     db.session.commit()
 
 
-def build_database(tmp: Path, count: int) -> None:
+# --- where each engine runs ----------------------------------------------------------------
+
+
+class Target:
+    """One engine on its database: the embedded engine on a SQLite file in ``tmp``, the
+    postgres engine on a temporary PostgreSQL database (dropped by ``drop``)."""
+
+    def __init__(self, engine: str, tmp: Path):
+        self.engine, self.tmp, self.pg_name = engine, tmp, ""
+        if engine == "postgres":
+            import psycopg
+
+            self.pg_name = f"bench_search_{os.getpid()}_{secrets.token_hex(3)}"
+            with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=10) as conn:
+                conn.execute(f'CREATE DATABASE "{self.pg_name}"')
+
+    @property
+    def url(self) -> str:
+        return PG_URL.format(name=self.pg_name) if self.pg_name else ""
+
+    def app(self):
+        if not self.pg_name:
+            return bench_app(self.tmp)
+        from portal import create_app
+
+        return create_app({"SQLALCHEMY_DATABASE_URI": self.url, "SEARCH_ENGINE": "postgres",
+                           "SEARCH_URL": "", "SEARCH_INDEX_DIR": f"{self.tmp}/search",
+                           "SECRET_KEY": "bench", "LIMITS_ON": False})
+
+    def env(self) -> dict[str, str]:
+        """The server's environment. The page cache is off: every request reaches the
+        engine, which is what this benchmark compares."""
+        if not self.pg_name:
+            return {**tmp_db_env(self.tmp), "PORTAL_PAGE_CACHE": "off"}
+        return portal_env({"PORTAL_DATABASE_URL": self.url, "PORTAL_SEARCH": "postgres",
+                           "PORTAL_SEARCH_DIR": f"{self.tmp}/search", "PORTAL_PAGE_CACHE": "off",
+                           "PORTAL_SECRET_KEY": "bench", "PORTAL_RATELIMIT": "off"})
+
+    def describe(self) -> str:
+        if self.pg_name:
+            return f"postgres engine on PostgreSQL database {self.pg_name} (127.0.0.1:5432)"
+        return "embedded engine (tantivy) on SQLite"
+
+    def drop(self) -> None:
+        if not self.pg_name:
+            return
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=10) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+        self.pg_name = ""
+
+
+def build_database(target: Target, count: int) -> None:
     from flask_migrate import upgrade
 
     from portal.extensions import db
@@ -240,7 +304,7 @@ def build_database(tmp: Path, count: int) -> None:
     from portal.models import Industry, Region, Topic
     from seed.loader import load_pack
 
-    app = bench_app(tmp)
+    app = target.app()
     with app.app_context():
         upgrade(directory=str(ROOT / "portal" / "migrations"))
         load_pack("datong")
@@ -374,35 +438,51 @@ def report_memory(master: int) -> None:
           f"{largest:.0f} MB (target ≤ {WORKER_RSS_TARGET_MB} MB: {verdict})")
 
 
+def run_engine(engine: str, args) -> bool:
+    ok = False
+    with tempfile.TemporaryDirectory(prefix="bench-search-") as name:
+        tmp = Path(name)
+        target = Target(engine, tmp)
+        try:
+            print(f"== {target.describe()}")
+            build_database(target, args.policies)
+            port = free_port()
+            with open(tmp / "gunicorn.log", "w") as log:
+                server = start_gunicorn(port, GTHREAD_WORKERS, target.env(), log)
+                try:
+                    health = wait_healthy(server, port)
+                    print(f"gunicorn -w 2 -k gthread --threads 4 on 127.0.0.1:{port} · "
+                          f"healthz {health.get('status')} (search {health.get('search')})")
+                    ok = run_traffic(port, args.requests)
+                    report_memory(server.pid)
+                except Exception as exc:
+                    print(f"error: {type(exc).__name__}: {exc}")
+                finally:
+                    stop_server(server)
+            if not ok:
+                tail = (tmp / "gunicorn.log").read_text(errors="replace").splitlines()[-30:]
+                print("gunicorn log (last lines):", *tail, sep="\n  ")
+        finally:
+            target.drop()
+    return ok
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--policies", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=300, help="per query set")
+    parser.add_argument("--engines", default=",".join(ENGINES),
+                        help="comma-separated, run in this order (default: %(default)s)")
     args = parser.parse_args()
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    unknown = sorted(set(engines) - set(ENGINES))
+    if unknown or not engines:
+        parser.error(f"--engines: choose among {', '.join(ENGINES)}")
     # SIGTERM (a CI timeout, kill) unwinds like Ctrl-C, so the cleanup below still runs.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
-    ok = False
-    with tempfile.TemporaryDirectory(prefix="bench-search-") as name:
-        tmp = Path(name)
-        build_database(tmp, args.policies)
-        port = free_port()
-        with open(tmp / "gunicorn.log", "w") as log:
-            server = start_gunicorn(port, GTHREAD_WORKERS, tmp_db_env(tmp), log)
-            try:
-                health = wait_healthy(server, port)
-                print(f"gunicorn -w 2 -k gthread --threads 4 on 127.0.0.1:{port} · "
-                      f"healthz {health.get('status')} (search {health.get('search')})")
-                ok = run_traffic(port, args.requests)
-                report_memory(server.pid)
-            except Exception as exc:
-                print(f"error: {type(exc).__name__}: {exc}")
-            finally:
-                stop_server(server)
-        if not ok:
-            tail = (tmp / "gunicorn.log").read_text(errors="replace").splitlines()[-30:]
-            print("gunicorn log (last lines):", *tail, sep="\n  ")
-    sys.exit(0 if ok else 1)
+    results = {engine: run_engine(engine, args) for engine in engines}
+    sys.exit(0 if all(results.values()) else 1)
 
 
 if __name__ == "__main__":

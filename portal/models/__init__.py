@@ -33,6 +33,7 @@ from .intake import (
 from .opportunities import OPPORTUNITY_KINDS, OPPORTUNITY_STATUSES, Opportunity
 from .policies import BENEFIT_MODES, POLICY_LEVELS, POLICY_STATUSES, Policy, Topic
 from .regions import REGION_KINDS, Region
+from .search import search_entry
 from .showcase import BATCHES, SERVICE_CATEGORIES, BatchFigure, ServiceLink
 from .sites import AVAILABILITY, LAND_USES, READINESS_ITEMS, SITE_KINDS, Site
 from .staff import ROLES, AuditEvent, Department, OutboxJob, RateLimitCounter, User
@@ -51,4 +52,5 @@ __all__ = [
     "Industry", "Opportunity", "OutboxJob", "Policy", "Region", "ServiceLink", "Site",
     "TicketEvent", "Topic", "Track", "TranslatableMixin", "User", "utcnow",
     "ALERT_FILTERS", "ALERT_STATES", "AlertDelivery", "AlertSubscription", "PolicyRelease",
+    "search_entry",
 ]
