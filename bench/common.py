@@ -111,6 +111,12 @@ def stop_server(server: subprocess.Popen, timeout: float = 15, kill: bool = True
             server.wait(timeout=15)
 
 
+def print_log_tail(log_path: Path, lines: int = 30) -> None:
+    """The end of a server's log, after a run that failed."""
+    tail = log_path.read_text(errors="replace").splitlines()[-lines:]
+    print("gunicorn log (last lines):", *tail, sep="\n  ")
+
+
 def rss_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):

@@ -50,6 +50,7 @@ from bench.common import (  # noqa: E402 (the project root is on sys.path from h
     free_port,
     percentile,
     portal_env,
+    print_log_tail,
     rss_kb,
     start_gunicorn,
     stop_server,
@@ -460,8 +461,7 @@ def run_engine(engine: str, args) -> bool:
                 finally:
                     stop_server(server)
             if not ok:
-                tail = (tmp / "gunicorn.log").read_text(errors="replace").splitlines()[-30:]
-                print("gunicorn log (last lines):", *tail, sep="\n  ")
+                print_log_tail(tmp / "gunicorn.log")
         finally:
             target.drop()
     return ok

@@ -57,6 +57,7 @@ from bench.common import (  # noqa: E402 (the project root is on sys.path from h
     bench_app,
     free_port,
     percentile,
+    print_log_tail,
     start_gunicorn,
     stop_server,
     tmp_db_env,
@@ -714,8 +715,7 @@ def main() -> None:
             finally:
                 stop_server(server)
         if not ok:
-            tail = (tmp / "gunicorn.log").read_text(errors="replace").splitlines()[-30:]
-            print("gunicorn log (last lines):", *tail, sep="\n  ")
+            print_log_tail(tmp / "gunicorn.log")
     sys.exit(0 if ok else 1)
 
 
