@@ -255,14 +255,18 @@ def content_tick() -> None:
 
 
 @backup_cli.command("create")
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Default: portal-backup-<UTC time>.tar.gz in the current directory.")
-def backup_create(output: Path | None) -> None:
-    """Write one archive: the database (a consistent snapshot while the portal serves), the
-    instance secret key when the portal made its own, and a manifest with checksums."""
+              help="The same as PATH.")
+def backup_create(path: Path | None, output: Path | None) -> None:
+    """Write one archive at PATH (default: portal-backup-<UTC time>.tar.gz in the current
+    directory): the database (a consistent snapshot while the portal serves), the instance
+    secret key when the portal made its own, and a manifest with checksums."""
     from portal import __version__, backup
 
-    output = output or Path(f"portal-backup-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.tar.gz")
+    if path and output and path != output:
+        raise click.UsageError("give the archive's path once: PATH or --output")
+    output = path or output or Path(f"portal-backup-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.tar.gz")
     try:
         manifest = backup.create(output, database_url=current_app.config["SQLALCHEMY_DATABASE_URI"],
                                  secret_key=current_app.config["SECRET_KEY"],

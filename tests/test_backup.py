@@ -74,7 +74,7 @@ def read_manifest(archive) -> dict:
 
 
 def create(app, archive):
-    result = app.test_cli_runner().invoke(args=["backup", "create", "--output", str(archive)])
+    result = app.test_cli_runner().invoke(args=["backup", "create", str(archive)])
     assert result.exit_code == 0, result.output
     return read_manifest(archive)
 
@@ -262,6 +262,16 @@ def test_restore_refuses_a_database_that_is_not_empty(app, runner, tmp_path):
     assert result.exit_code == 1
     assert "is not empty; restore into an empty database" in result.output
     assert table_counts(app) == before and before["policy"] == 2
+
+
+def test_create_takes_the_path_as_argument_or_option_but_not_two(app, runner, tmp_path):
+    assert runner.invoke(args=["backup", "create", "--output", str(tmp_path / "a.tar.gz")]
+                         ).exit_code == 0
+    assert read_manifest(tmp_path / "a.tar.gz")["tables"]["policy"] == 0
+    result = runner.invoke(args=["backup", "create", str(tmp_path / "b.tar.gz"),
+                                 "--output", str(tmp_path / "c.tar.gz")])
+    assert result.exit_code == 2 and "PATH or --output" in result.output
+    assert not (tmp_path / "b.tar.gz").exists() and not (tmp_path / "c.tar.gz").exists()
 
 
 def test_restore_refuses_an_archive_that_is_no_backup(runner, tmp_path):
