@@ -31,7 +31,9 @@ BLUEPRINTS = (
     "portal.admin.content",
     "portal.admin.reference",
     "portal.admin.imports",
+    "portal.admin.apikeys",
     "portal.api.views",
+    "portal.exchange.views",
     "portal.meta.views",
     "portal.preferences",
 )
@@ -87,11 +89,12 @@ def register_extensions(app: Flask) -> None:
 def register_cache(app: Flask) -> None:
     """Anonymous pages from a cache keyed by the public version (before the proxy fix,
     which then wraps it, so the cache sees the visitor's scheme and host)."""
-    from portal import pagecache
+    from portal import pagecache, province
     from portal.content import public
 
     public.register()
     pagecache.init_app(app)
+    province.init_app(app)  # city entries (/<city>/…, hosts) in front of the page cache
 
 
 def register_i18n(app: Flask) -> None:

@@ -73,6 +73,10 @@ def from_env(environ=None) -> dict:
         "LOCKOUT_MINUTES": int(env.get("PORTAL_LOCKOUT_MINUTES", "15")),
         # Decoded pixels of all the images in one submission, counted from their headers.
         "MAX_REQUEST_PIXELS": int(env.get("PORTAL_MAX_REQUEST_PIXELS", "60000000")),
+        # The exchange API (portal.exchange): requests per API key, "off" for none; the
+        # partner deployments projects are sent to, as JSON {"name": {"url": …, "key": …}}.
+        "EXCHANGE_RATELIMIT": env.get("PORTAL_EXCHANGE_RATELIMIT") or "600/hour",
+        "EXCHANGE_PARTNERS": env.get("PORTAL_EXCHANGE_PARTNERS", ""),
     }
 
 

@@ -14,6 +14,7 @@ from portal.extensions import limiter
 
 MESSAGES = {
     400: _l("请求无法处理，请检查后重试。"),
+    401: _l("需要有效的身份凭据。"),
     403: _l("您没有权限访问此页面。"),
     404: _l("找不到您要访问的页面。"),
     405: _l("不支持此请求方法。"),
@@ -24,9 +25,9 @@ MESSAGES = {
     500: _l("服务器出现错误，我们已记录此问题，请稍后再试。"),
 }
 CODES = {
-    400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-    413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "rate_limited",
-    500: "server_error",
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type",
+    422: "invalid", 429: "rate_limited", 500: "server_error",
 }
 # Headers worth keeping from the exception (Allow on 405, Retry-After on 429).
 KEPT_HEADERS = ("Allow", "Retry-After")

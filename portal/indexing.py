@@ -5,14 +5,36 @@ Every flush that creates, changes or deletes a policy, site or opportunity write
 saved. After commit the outbox is drained; when the engine is down or another process holds
 its writer, the jobs stay and the next drain (or ``flask search drain``) catches up.
 ``flask search reindex`` rebuilds everything from the database.
+
+Two kinds of engine, two ways to drain:
+
+- A shared engine (postgres, elasticsearch) holds one index for every node. A job is
+  applied once, by whichever worker claims it: the drain locks the jobs it takes with
+  ``FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite has one writer at a time and renders no
+  such clause), so two workers draining at once never take the same job, and marks them done.
+- A local engine (embedded) keeps a folder per node, and every node applies every job to its
+  own folder, whether another node marked the job done or not. The folder keeps a *mark*,
+  committed with the index (``EmbeddedEngine.apply``): every job id up to ``low`` is
+  applied (or will never exist), and ``seen`` lists the ranges of ids above it already
+  applied, each with the time its first id was first read. Ids are not committed in their
+  order on PostgreSQL (job 10 may commit after job 11), so a gap below a seen id is kept
+  open until that id was read GAP_GRACE ago: a transaction open longer than that is not
+  waited for (``flask search reindex`` settles anything older). Applying a job reloads its
+  record's current state, so applying one again is harmless.
+
+Before a local index answers a search, ``ensure_current`` compares the mark with one small
+query (``count`` and ``max`` of the ids above ``low``): behind, it catches up; when it cannot
+(the writer held by another worker of this node, the engine broken), the search raises
+SearchUnavailable and the page answers from the database with its notice, not kept in
+the page cache. A folder with no mark (a new node) is built from the database.
 """
 
 import time
 from datetime import timedelta
 
-from flask import current_app, has_app_context
+from flask import current_app, g, has_app_context
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
@@ -20,13 +42,18 @@ from portal.content import public
 from portal.content.workflow import live
 from portal.extensions import db
 from portal.models import Opportunity, OutboxJob, Policy, Region, Site, utcnow
-from search import Document, SearchUnavailable, engine
+from search import Document, SearchEngine, SearchUnavailable, engine
+from search.base import before_search
 
 INDEXED = {Policy: "policy", Site: "site", Opportunity: "opportunity"}
 MODELS = {kind: model for model, kind in INDEXED.items()}
 STALE_AFTER = timedelta(seconds=60)
 CATCH_UP_EVERY = 30.0
 BATCH = 1000
+INDEX_KINDS = ("index", "unindex")
+MARK_VERSION = 1
+GAP_GRACE = 300.0  # seconds a gap below a seen job id stays open for a late commit
+CATCH_UP_WAIT = 0.5  # seconds a search waits for another thread of its process writing
 
 
 def _region_slugs(region: Region | None) -> list[str]:
@@ -102,6 +129,15 @@ def reindex() -> int:
     have gone into the index being replaced, so they are applied again afterwards.
     """
     session = db.session
+    if engine().local:
+        with Session(db.engine) as own:
+            result = engine().apply(lambda mark: _plan_rebuild(own), wait=None)
+            _settle(own, result[2])
+            own.commit()
+        public.bump(session)
+        session.commit()
+        drain()  # jobs that committed while it ran
+        return result[3]
     started = utcnow()
     docs = [d for kind in LOADERS for d in documents(session, kind)]
     engine().rebuild(docs)
@@ -151,43 +187,224 @@ def register() -> None:
         event.listen(FlaskSession, "after_flush", _queue_changes)
         event.listen(FlaskSession, "after_commit", _after_commit)
         event.listen(FlaskSession, "after_soft_rollback", lambda s, t: _after_rollback(s))
+    before_search(ensure_current)
 
 
-def drain(limit: int = BATCH) -> tuple[int, int]:
+def _changes(session: Session, jobs) -> tuple[list[Document], list[tuple[str, int]]]:
+    """What index and unindex jobs (in id order) make of the index: the documents to
+    write and the (kind, id) to remove, from the records' current state."""
+    latest: dict[tuple[str, int], str] = {}
+    for job in jobs:  # the last job for a record decides what it becomes
+        latest[(job.payload["type"], int(job.payload["id"]))] = job.kind
+    docs: list[Document] = []
+    deletes: list[tuple[str, int]] = []
+    for kind in LOADERS:
+        wanted = [i for (k, i), op in latest.items() if k == kind and op == "index"]
+        found = documents(session, kind, wanted) if wanted else []
+        gone = {i for (k, i), op in latest.items() if k == kind and op == "unindex"}
+        gone |= set(wanted) - {d.id for d in found}  # deleted since it was queued
+        docs += sorted(found, key=lambda d: d.id)  # one lock order for concurrent writers
+        deletes += [(kind, i) for i in sorted(gone)]
+    return docs, deletes
+
+
+def drain(limit: int = BATCH, applied_ids: list[int] | None = None) -> tuple[int, int]:
     """Apply pending index jobs; returns (applied, still pending). Never loses a job: on
-    failure the jobs stay, with the attempt and the error recorded."""
+    failure the jobs stay, with the attempt and the error recorded. ``applied_ids``, when
+    given, receives the ids of the jobs this call applied (a shared engine's drain)."""
+    if engine().local:
+        return _drain_local(limit)
     with Session(db.engine) as session:
         jobs = session.scalars(
             select(OutboxJob).where(OutboxJob.done_at.is_(None),
-                                    OutboxJob.kind.in_(("index", "unindex")))
-            .order_by(OutboxJob.id).limit(limit)).all()
+                                    OutboxJob.kind.in_(INDEX_KINDS))
+            .order_by(OutboxJob.id).limit(limit).with_for_update(skip_locked=True)).all()
         if not jobs:
             return 0, 0
-        latest: dict[tuple[str, int], str] = {}
-        for job in jobs:  # the last job for a record decides what it becomes
-            latest[(job.payload["type"], int(job.payload["id"]))] = job.kind
         try:
+            docs, deletes = _changes(session, jobs)
+            engine().index(docs)
             for kind in LOADERS:
-                wanted = [i for (k, i), op in latest.items() if k == kind and op == "index"]
-                docs = documents(session, kind, wanted) if wanted else []
-                gone = {i for (k, i), op in latest.items() if k == kind and op == "unindex"}
-                gone |= set(wanted) - {d.id for d in docs}  # deleted since it was queued
-                engine().index(docs)
-                engine().delete(kind, sorted(gone))
+                engine().delete(kind, [i for k, i in deletes if k == kind])
         except SearchUnavailable as exc:
-            for job in jobs:
-                job.attempts += 1
-                job.last_error = str(exc)[:1000]
-            session.commit()
-            current_app.logger.warning("search index not updated, %d jobs wait: %s",
-                                       len(jobs), exc)
-            return 0, len(jobs)
+            return _jobs_wait(session, jobs, exc)
         now = utcnow()
         for job in jobs:
             job.done_at = now
         public.bump(session)  # pages showing search results change with the index
         session.commit()
+        if applied_ids is not None:
+            applied_ids += [job.id for job in jobs]
         return len(jobs), 0
+
+
+# --- a local index: the folder's mark --------------------------------------------------
+
+
+def _mark(low: int, seen: list[list]) -> dict:
+    return {"v": MARK_VERSION, "low": low, "seen": seen}
+
+
+def _seen_count(seen: list[list]) -> int:
+    return sum(b - a + 1 for a, b, _t in seen)
+
+
+def _add_seen(seen: list[list], ids: list[int], now: float) -> list[list]:
+    """``seen`` with ``ids`` added, as sorted ranges of consecutive ids; a range keeps the
+    time its first id was first read (what closing the gap before it depends on)."""
+    points = [[i, i, now] for i in ids] + [list(r) for r in seen]
+    points.sort()
+    out: list[list] = []
+    for a, b, t in points:
+        if out and a <= out[-1][1] + 1:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b, t])
+    return out
+
+
+def _advance(low: int, seen: list[list], now: float) -> tuple[int, list[list]]:
+    """Move ``low`` over the ranges that follow it directly, and over a gap whose next
+    range was first read GAP_GRACE ago (the gap's ids were handed out before that)."""
+    seen = [list(r) for r in seen]
+    while seen and (seen[0][0] <= low + 1 or seen[0][2] <= now - GAP_GRACE):
+        low = max(low, seen.pop(0)[1])
+    return low, seen
+
+
+def _plan_rebuild(session: Session):
+    """Every live record, and a mark for the outbox as read before the records: jobs
+    older than GAP_GRACE are settled, newer ones are remembered as seen (a late commit
+    among them is still applied)."""
+    now = time.time()
+    low = session.scalar(select(func.max(OutboxJob.id)).where(
+        OutboxJob.created_at < utcnow() - timedelta(seconds=GAP_GRACE))) or 0
+    ids = list(session.scalars(select(OutboxJob.id).where(OutboxJob.id > low)
+                               .order_by(OutboxJob.id)))
+    low, seen = _advance(low, _add_seen([], ids, now), now)
+    top = max([low] + ids)
+    docs = [d for kind in LOADERS for d in documents(session, kind)]
+    return docs, [], _mark(low, seen), True, ("rebuild", 0, (0, top), len(docs))
+
+
+def _plan_step(session: Session, mark: dict | None, limit: int):
+    """The next batch of jobs this folder has not applied, or None when it has them all."""
+    if mark is None or mark.get("v") != MARK_VERSION:
+        return _plan_rebuild(session)
+    now = time.time()
+    low, seen = mark["low"], mark["seen"]
+    stmt = select(OutboxJob).where(OutboxJob.id > low)
+    for a, b, _t in seen:
+        stmt = stmt.where(~OutboxJob.id.between(a, b))
+    jobs = session.scalars(stmt.order_by(OutboxJob.id).limit(limit)).all()
+    new_low, new_seen = _advance(low, _add_seen(seen, [j.id for j in jobs], now), now)
+    if not jobs and (new_low, new_seen) == (low, seen):
+        return None
+    index_jobs = [j for j in jobs if j.kind in INDEX_KINDS]
+    docs, deletes = _changes(session, index_jobs)
+    return docs, deletes, _mark(new_low, new_seen), False, \
+        ("step", len(index_jobs), [j.id for j in index_jobs], len(jobs) == limit)
+
+
+def _settle(session: Session, what) -> int:
+    """Stamp the jobs a local catch-up applied as done (for the outbox's readers: other
+    nodes go by their own mark). ``what``: a list of ids, or an (above, up to) range."""
+    table = OutboxJob.__table__
+    stmt = table.update().where(table.c.done_at.is_(None), table.c.kind.in_(INDEX_KINDS))
+    if isinstance(what, tuple):
+        stmt = stmt.where(table.c.id > what[0], table.c.id <= what[1])
+    elif what:
+        stmt = stmt.where(table.c.id.in_(what))
+    else:
+        return 0
+    return session.execute(stmt.values(done_at=utcnow())).rowcount or 0
+
+
+def catch_up_local(eng: SearchEngine, wait: float | None = None, limit: int = BATCH) -> int:
+    """Bring this node's folder up to the outbox (built from the database when it has no
+    mark); returns the number of index jobs it applied. Raises SearchUnavailable when the
+    writer is held or the engine fails; the folder's mark then stays where it was."""
+    applied = 0
+    with Session(db.engine) as session:
+        try:
+            while True:
+                result = eng.apply(lambda mark: _plan_step(session, mark, limit), wait=wait)
+                session.rollback()  # the reads; the stamps go in a transaction of their own
+                if result is None:
+                    break
+                if result[0] == "rebuild":
+                    applied += _settle(session, result[2])
+                    session.commit()
+                    continue  # jobs that committed meanwhile
+                applied += result[1]
+                _settle(session, result[2])
+                session.commit()
+                if not result[3]:
+                    break
+        except SearchUnavailable as exc:
+            eng.last_catch_up_error = str(exc)[:1000]
+            raise
+    eng.last_catch_up_error = None
+    return applied
+
+
+def lag(eng: SearchEngine, session=None) -> int | None:
+    """How many outbox jobs this node's folder has not applied, with one small query;
+    None when it has no mark (or the outbox no longer holds jobs it saw: another database)
+    and must be built from the database."""
+    mark = eng.mark()
+    if mark is None or mark.get("v") != MARK_VERSION:
+        return None
+    session = session or db.session
+    count, top = session.execute(select(func.count(OutboxJob.id), func.max(OutboxJob.id))
+                                 .where(OutboxJob.id > mark["low"])).one()
+    seen = mark["seen"]
+    if count < _seen_count(seen) or (seen and (top or 0) < seen[-1][1]):
+        return None
+    return count - _seen_count(seen)
+
+
+def ensure_current(eng: SearchEngine) -> None:
+    """Before this app's local engine searches (once per request): catch up when behind;
+    raises SearchUnavailable when it cannot, so the caller answers from the database."""
+    if not eng.local or not has_app_context() or current_app.extensions.get("search") is not eng:
+        return
+    if g.get("search_current"):
+        return
+    if lag(eng) != 0:
+        catch_up_local(eng, wait=CATCH_UP_WAIT)
+    g.search_current = True
+
+
+def _drain_local(limit: int) -> tuple[int, int]:
+    eng = engine()
+    try:
+        with Session(db.engine) as session:  # also runs inside db.session's after_commit
+            if lag(eng, session) == 0:  # one small query: no writer taken for nothing
+                return 0, 0
+        return catch_up_local(eng, wait=5.0, limit=limit), 0
+    except SearchUnavailable as exc:
+        with Session(db.engine) as session:
+            mark = None
+            try:
+                mark = eng.mark()
+            except SearchUnavailable:
+                pass
+            low = mark["low"] if mark and mark.get("v") == MARK_VERSION else 0
+            jobs = session.scalars(select(OutboxJob).where(
+                OutboxJob.done_at.is_(None), OutboxJob.kind.in_(INDEX_KINDS),
+                OutboxJob.id > low).order_by(OutboxJob.id).limit(limit)).all()
+            return _jobs_wait(session, jobs, exc)
+
+
+def _jobs_wait(session: Session, jobs, exc: Exception) -> tuple[int, int]:
+    """Record a failed attempt on ``jobs``, which stay to be applied later."""
+    for job in jobs:
+        job.attempts += 1
+        job.last_error = str(exc)[:1000]
+    session.commit()
+    current_app.logger.warning("search index not updated, %d jobs wait: %s", len(jobs), exc)
+    return 0, len(jobs)
 
 
 def drain_quietly() -> None:
@@ -217,7 +434,7 @@ def catch_up(response):
         from portal.mail import drain_mail_quietly
 
         try:
-            if pending():
+            if engine().local or pending():
                 drain()
         except SQLAlchemyError:
             current_app.logger.exception("could not drain the search outbox")
@@ -245,7 +462,7 @@ def forget_sealed_codes() -> None:
 
 def pending(older_than: timedelta | None = None) -> int:
     stmt = select(db.func.count(OutboxJob.id)).where(
-        OutboxJob.done_at.is_(None), OutboxJob.kind.in_(("index", "unindex")))
+        OutboxJob.done_at.is_(None), OutboxJob.kind.in_(INDEX_KINDS))
     if older_than is not None:
         stmt = stmt.where(OutboxJob.created_at <= utcnow() - older_than)
     return db.session.scalar(stmt) or 0

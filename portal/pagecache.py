@@ -8,8 +8,9 @@ cache lookup: no page query, search, template or Flask request runs.
 The key holds everything a cacheable page may differ by: the public version token
 (``portal.content.public``: replaced in the same transaction as any change to public content),
 the day in China (countdowns, deadlines, "closes in N days"), the code and templates of this
-release, scheme and host, the display mode cookie (适老化), for paths without a language prefix
-the visitor's language, and the path and query string. Entries live
+release, scheme, host and script name (a city's entry, ``portal.province``), the display
+mode cookie (适老化), for paths without a language prefix the visitor's language, and the
+path and query string. Entries live
 ``PAGE_CACHE_SECONDS`` at most. When a scheduled publication falls due, or this process's
 clock jobs (scheduled publishing, search catch-up) are due, requests go through to the app,
 which runs them and so replaces the version.
@@ -232,7 +233,7 @@ class PageCache:
         mode = "elder" if cookies.get("display") == "elder" else "standard"
         lang = "" if path.startswith(LANG_PATHS) else _visitor_lang(environ, cookies)
         parts = (self._build_id(), token, str(day), environ.get("wsgi.url_scheme", ""),
-                 environ.get("HTTP_HOST", ""), mode, lang, path,
+                 environ.get("HTTP_HOST", ""), environ.get("SCRIPT_NAME", ""), mode, lang, path,
                  environ.get("QUERY_STRING", ""))
         digest = hashlib.blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"),
                                  digest_size=20)

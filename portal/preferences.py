@@ -50,7 +50,7 @@ def display_mode() -> str:
 @bp.app_template_global()
 def display_switch_url() -> str:
     """The header switch: the other mode, then back to this page with its query."""
-    here = request.path
+    here = request.script_root + request.path  # (a city entry's prefix: portal.province)
     if request.query_string:
         here += "?" + request.query_string.decode("utf-8", "replace")
     other = "standard" if display_mode() == "elder" else "elder"

@@ -98,6 +98,7 @@ def _check_request() -> None:
         abort(400)
     if "\x00" in request.path or any("\x00" in v for v in values):
         abort(400)  # no database text column can hold NUL
-    if request.method in ("POST", "PUT", "PATCH") and request.blueprint not in ("api", None) \
+    if request.method in ("POST", "PUT", "PATCH") \
+            and request.blueprint not in ("api", "exchange", None) \
             and request.mimetype not in FORM_TYPES and request.content_length:
         abort(415)

@@ -1,7 +1,9 @@
 """The one function that decides what a staff member may see.
 
 Every staff query, count, export, search and download of tickets goes through ``scoped``:
-admins and the city bureau see everything; county, district and zone staff their region and
+admins and the city bureau see everything (in a province deployment, a bureau or admin
+whose region is a city sees that city's tree only, as region staff do; with no region or the
+province, everything: ``portal.province``); county, district and zone staff their region and
 the zones within it, and a ticket proposed to them for transfer (流转) until it is settled;
 department staff the complaints addressed to their department and nothing else. Policies,
 sites and opportunities follow the same lines: region staff edit their region's records (and
@@ -36,15 +38,25 @@ def scoped(user: User, model, stmt):
     if user is None or not user.is_authenticated or not user.active:
         return stmt.where(false())
     if user.role in ("admin", "bureau"):
-        return stmt
-    if model in REFERENCE:
+        from portal.province import several_cities
+
+        if user.region is None or user.region.kind == "province" or not several_cities():
+            return stmt  # the deployment's (or the province's) bureau: everything
+        if model in (Industry, ServiceLink):  # shared by every city of the deployment
+            return stmt
+    elif model in REFERENCE:
         return _reference(user, model, stmt)
-    if user.role == "region" and user.region is not None:
+    if user.role in ("region", "admin", "bureau") and user.region is not None:
         from portal.sites.services import region_ids
 
-        ids = region_ids(user.region.slug)
-        if model in (Policy, Site, Opportunity):  # content: the region's own records
-            return stmt.where(model.region_id.in_(ids))
+        ids = region_ids(user.region.slug)  # a city bureau: the city's tree (province mode)
+        if model is Region:
+            return stmt.where(Region.id.in_(ids))
+        if model in (Policy, Site, Opportunity, BatchFigure, FactorCost):
+            return stmt.where(model.region_id.in_(ids))  # the region's own records
+        if model not in (Demand, Complaint):  # anything else filed under a region
+            return stmt.where(model.region_id.in_(ids) if hasattr(model, "region_id")
+                              else false())
         # A ticket proposed to the region (流转待接收) opens for it until it is answered.
         column = Transfer.demand_id if model is Demand else Transfer.complaint_id
         incoming = db.select(column).where(column.is_not(None), Transfer.to_region_id.in_(ids),

@@ -6,6 +6,7 @@ highlighted snippets cut from the original text.
 """
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -61,8 +62,27 @@ class SearchUnavailable(Exception):
     """The engine cannot answer now; callers fall back to the database and say so."""
 
 
+# Called with the engine before an engine whose copy is local answers a search; raises
+# SearchUnavailable when that copy must not answer (the portal's check that a node's index
+# is current, ``portal.indexing.ensure_current``).
+_before_search: list[Callable[["SearchEngine"], None]] = []
+
+
+def before_search(hook: Callable[["SearchEngine"], None]) -> None:
+    """Register ``hook`` once per process."""
+    if hook not in _before_search:
+        _before_search.append(hook)
+
+
 class SearchEngine(ABC):
     name = "base"
+    # True when each node keeps its own copy (a local folder) rather than sharing one: such
+    # an engine applies every outbox job itself and calls ``ready`` before each search.
+    local = False
+
+    def ready(self) -> None:
+        for hook in _before_search:
+            hook(self)
 
     @abstractmethod
     def index(self, documents: list[Document]) -> None:

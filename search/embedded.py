@@ -9,8 +9,14 @@ filters are term queries, facet counts are tantivy aggregations.
 tantivy lets one writer hold an index at a time: a second process that wants to write gets
 ``SearchUnavailable`` and leaves its job in the outbox for later. Readers reload to see
 what other processes committed.
+
+The index folder is the node's own: several nodes each keep one. How far a folder has
+applied the outbox (its *mark*, a small JSON object the portal defines) is stored as one
+more document in the index, so it is committed in the same tantivy commit as the changes it
+describes: a crash can never leave a mark ahead of the index.
 """
 
+import json
 import re
 import shutil
 import threading
@@ -33,6 +39,8 @@ WRITER_HEAP = 64_000_000
 RELOAD_EVERY = 0.5  # seconds between checks for other processes' commits
 WRITER_RETRIES = (0.02, 0.05, 0.1, 0.2, None)  # waits for a busy writer lock, then give up
 FACET_SIZE = 500
+MARK_KIND = "_mark"  # the kind of the one document that holds the folder's outbox mark
+MARK_UID = f"{MARK_KIND}:0"
 
 
 def _schema() -> tantivy.Schema:
@@ -61,6 +69,7 @@ def _day_number(value: date | None) -> int:
 
 class EmbeddedEngine(SearchEngine):
     name = "embedded"
+    local = True  # a folder per node: the portal checks it is current before each search
 
     def __init__(self, directory: str):
         self.root = Path(directory)
@@ -69,6 +78,10 @@ class EmbeddedEngine(SearchEngine):
         self._index: tantivy.Index | None = None
         self._lock = threading.Lock()
         self._reloaded = 0.0
+        self._mark: tuple[float, dict | None] | None = None  # (reload time, mark)
+        # The last failure to bring this folder up to date, for /healthz (None: none since
+        # the last success).
+        self.last_catch_up_error: str | None = None
 
     # --- storage ----------------------------------------------------------------------
 
@@ -111,25 +124,95 @@ class EmbeddedEngine(SearchEngine):
                 time.sleep(delay)
         raise AssertionError("unreachable")
 
-    def _write(self, documents=(), delete_uids=(), delete_kinds=()) -> None:
+    def _write(self, documents=(), delete_uids=(), delete_kinds=(), mark=None) -> None:
         with self._lock:
-            writer = self._writer()
-            try:
-                for kind in delete_kinds:
-                    writer.delete_documents_by_term("kind", kind)
-                for uid in delete_uids:
-                    writer.delete_documents_by_term("uid", uid)
-                for doc in documents:
-                    writer.delete_documents_by_term("uid", f"{doc.kind}:{doc.id}")
-                    writer.add_document(self._document(doc))
-                writer.commit()
-                writer.wait_merging_threads()
-            except (OSError, ValueError) as exc:
-                raise SearchUnavailable(f"index write failed: {exc}") from exc
-            finally:
-                del writer  # releases the lock file
+            self._commit([self._writer()], documents, delete_uids, delete_kinds, mark)
+
+    def _commit(self, held: list, documents=(), delete_uids=(), delete_kinds=(), mark=None
+                ) -> None:
+        """One commit; ``mark`` (when not None) replaces the folder's mark in it. The
+        caller holds ``self._lock`` and passes the writer in ``held``, its only reference,
+        which is dropped here (that releases the lock file, even when the commit fails and
+        a traceback keeps this frame)."""
+        writer = held.pop()
+        try:
+            for kind in delete_kinds:
+                writer.delete_documents_by_term("kind", kind)
+            for uid in delete_uids:
+                writer.delete_documents_by_term("uid", uid)
+            for doc in documents:
+                writer.delete_documents_by_term("uid", f"{doc.kind}:{doc.id}")
+                writer.add_document(self._document(doc))
+            if mark is not None:
+                writer.delete_documents_by_term("uid", MARK_UID)
+                writer.add_document(self._mark_document(mark))
+            writer.commit()
+            writer.wait_merging_threads()
+        except (OSError, ValueError) as exc:
+            raise SearchUnavailable(f"index write failed: {exc}") from exc
+        finally:
+            del writer  # releases the lock file
+        self.idx.reload()
+        self._reloaded = time.monotonic()
+
+    # --- the folder's outbox mark -----------------------------------------------------
+
+    def _mark_document(self, mark: dict) -> tantivy.Document:
+        out = tantivy.Document()
+        out.add_text("uid", MARK_UID)
+        out.add_text("kind", MARK_KIND)
+        out.add_integer("id", 0)
+        out.add_pre_tokenized_text("body", tantivy.PreTokenizedString(json.dumps(mark), []))
+        return out
+
+    def _read_mark(self, searcher: tantivy.Searcher) -> dict | None:
+        found = searcher.search(tantivy.Query.term_query(self.schema, "kind", MARK_KIND),
+                                limit=1).hits
+        if not found:
+            return None
+        return json.loads(searcher.doc(found[0][1]).get_first("body") or "null")
+
+    def mark(self) -> dict | None:
+        """The mark committed with the index as this process last reloaded it (at most
+        RELOAD_EVERY old); None for a folder never built with one."""
+        try:
+            searcher = self._searcher()
+            if self._mark is None or self._mark[0] != self._reloaded:
+                self._mark = (self._reloaded, self._read_mark(searcher))
+        except ValueError as exc:
+            raise SearchUnavailable(str(exc)) from exc
+        return self._mark[1]
+
+    def apply(self, step, wait: float | None = None) -> object:
+        """Bring the folder forward under its writer: ``step(mark)`` gets the mark as
+        committed now (no other thread or process can change it meanwhile) and answers
+        None (nothing to do) or ``(documents, deletes, mark, rebuild, result)``, with
+        ``deletes`` a list of (kind, id); ``rebuild`` replaces the whole index. Returns
+        ``result`` (None when there was nothing to do).
+
+        ``wait``: how long to wait for another thread of this process that is writing;
+        past it, SearchUnavailable (None: as long as it takes).
+        """
+        if not self._lock.acquire(timeout=-1 if wait is None else wait):
+            raise SearchUnavailable("another thread of this process is updating the index")
+        held = []
+        try:
+            held.append(self._writer())
             self.idx.reload()
             self._reloaded = time.monotonic()
+            plan = step(self._read_mark(self.idx.searcher()))
+            if plan is None:
+                return None
+            documents, deletes, mark, rebuild, result = plan
+            kinds = sorted({d.kind for d in documents} | {"policy", "site", "opportunity"})
+            self._commit(held, documents, [f"{k}:{i}" for k, i in deletes],
+                         kinds if rebuild else (), mark)
+        finally:
+            held.clear()  # the writer, if the commit was not reached: releases the lock file
+            self._lock.release()
+        if rebuild:
+            self._remove_old_versions()
+        return result
 
     def index(self, documents: list[Document]) -> None:
         if documents:
@@ -197,6 +280,7 @@ class EmbeddedEngine(SearchEngine):
         return self.idx.searcher()
 
     def search(self, query: Query) -> Hits:
+        self.ready()
         groups = query.term_groups()
         query_terms = [t for group in groups for t in group]
         try:
@@ -242,7 +326,9 @@ class EmbeddedEngine(SearchEngine):
     def health(self) -> dict:
         try:
             documents = self._searcher().num_docs
+            built = self.mark() is not None
         except (SearchUnavailable, ValueError):
             return {"engine": self.name, "state": "unavailable", "documents": 0}
+        # A folder built with a mark holds what the database holds, even nothing.
         return {"engine": self.name, "state": "ok" if documents else "empty",
-                "documents": documents}
+                "documents": documents - (1 if built else 0)}

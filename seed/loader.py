@@ -173,7 +173,8 @@ def _check_references(pack: Pack) -> None:
     d, root = pack.data, pack.path
     regions = d["regions.yaml"]
     _check_unique(str(root / "regions.yaml"), regions, "slug")
-    region_slugs = {r["slug"] for r in regions}
+    # A pack may name regions another pack loaded (a second city under the shared province).
+    region_slugs = {r["slug"] for r in regions} | set(_loaded_regions())
 
     def need(file, record, field, value, known):
         if value and value not in known:
@@ -262,6 +263,15 @@ def _check_references(pack: Pack) -> None:
             raise PackError(str(root / "factor_costs.yaml"), f"{f['key']} (#{i + 1})",
                             found[0].field, found[0].message)
     need("pack.yaml", None, "root", d["pack.yaml"]["root"], region_slugs)
+
+
+def _loaded_regions() -> dict[str, Region]:
+    """Regions already in the database (none when there is no app to ask)."""
+    from flask import has_app_context
+
+    if not has_app_context():
+        return {}
+    return {r.slug: r for r in db.session.scalars(db.select(Region))}
 
 
 def _valid_shape(file: Path, label: str, geometry: dict):
@@ -412,7 +422,7 @@ def _write_routing(records: list[dict], regions: dict[str, Region]) -> None:
 
 def _write_regions(records: list[dict], boundary_features: list[dict]) -> dict[str, Region]:
     boundaries = {f["properties"]["slug"]: f["geometry"] for f in boundary_features}
-    regions = {}
+    regions = _loaded_regions()  # the pack's own are written below, over these
     for i, r in enumerate(records):
         lon, lat = r["centroid"]
         regions[r["slug"]] = _upsert(Region, {"slug": r["slug"]}, kind="region", values={

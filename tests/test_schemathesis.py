@@ -35,6 +35,12 @@ from .conftest import make_app
 
 MAX_EXAMPLES = int(os.environ.get("PORTAL_SCHEMATHESIS_EXAMPLES", "100"))
 STATEFUL_EXAMPLES = 25
+# Undeclared headers schemathesis adds to operations with header parameters (the exchange
+# API's bearer key, Idempotency-Key, X-Access-Code) may name the message framing itself, e.g.
+# "content-length: &q/:7SS": gunicorn refuses those before any application runs, with its own
+# text/html 400, which no document can describe. Such cases are not generated.
+FRAMING = {"content-length", "transfer-encoding", "host", "connection", "te", "trailer",
+           "upgrade", "expect"}
 MISMATCH_CHECKS = ("status_code_conformance", "content_type_conformance",
                    "response_schema_conformance", "response_headers_conformance",
                    "negative_data_rejection")
@@ -95,6 +101,10 @@ def _run(url: str) -> dict:
     """Every phase over every operation; the failures found, deduplicated."""
     import schemathesis
     from schemathesis.engine import events, from_schema
+
+    @schemathesis.hook("filter_headers")
+    def _no_framing_headers(ctx, headers):
+        return not headers or not any(str(name).lower() in FRAMING for name in headers)
 
     schema = schemathesis.openapi.from_url(f"{url}/api/v1/openapi.json", config=_config())
     operations = {op.ok().label for op in schema.get_all_operations()}

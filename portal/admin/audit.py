@@ -89,6 +89,13 @@ ACTIONS = {
     "project_open": _l("建立项目档案"),
     "project_record": _l("记录项目进展"),
     "project_pool": _l("项目入库或撤回"),
+    "list_apikeys": _l("查看 API 密钥"),
+    "apikey_issue": _l("签发 API 密钥"),
+    "apikey_revoke": _l("吊销 API 密钥"),
+    "exchange_call": _l("交换接口调用"),
+    "exchange_refused": _l("交换接口拒绝"),
+    "exchange_receive": _l("接收平台间流转"),
+    "exchange_push": _l("推送平台间流转"),
 }
 # Filters that stand for a family of actions ("status:accepted->closed", "user_…").
 GROUPS = {
@@ -101,6 +108,7 @@ ENTITY_TYPES = {
     "user": _l("账号"),
     "attachment": _l("附件"),
     "audit_event": _l("审计日志"),
+    "api_key": _l("API 密钥"),
 }
 _STATUS = re.compile(r"^status:([a-z_]*)->([a-z_]+)$")
 

@@ -97,11 +97,14 @@ def _get(spec: Spec, record_id: int):
 
 
 def _regions() -> list[Region]:
-    """The regions the user files records under: all, or their region and its zones."""
+    """The regions the user files records under: all, or their region and its zones (a city
+    bureau in a province deployment: its city's, through ``scoped``)."""
     stmt = db.select(Region).order_by(Region.sort_order, Region.id)
     if current_user.role == "region":
         ids = region_ids(current_user.region.slug) if current_user.region else []
         stmt = stmt.where(Region.id.in_(ids or [-1]))
+    else:
+        stmt = scoped(current_user, Region, stmt)
     return list(db.session.scalars(stmt))
 
 

@@ -11,6 +11,7 @@ per-client limits.
 from flask import current_app, url_for
 
 import portal
+from portal.exchange import openapi as exchange_openapi
 from portal.intake.forms import KEY_PATTERN, ComplaintForm, DemandForm
 from portal.intake.validators import credit_code_check_char
 from portal.models import (
@@ -84,7 +85,8 @@ SCHEMAS = {
     "Error": _object(["error"], error=_object(
         ["code", "message", "fields"],
         code=_enum(["bad_request", "not_found", "too_large", "unsupported_media_type",
-                    "invalid", "rate_limited", "method_not_allowed"]),
+                    "invalid", "rate_limited", "method_not_allowed", "unauthorized",
+                    "forbidden"]),
         message=STRING,
         fields={"type": "object", "additionalProperties": STRING,
                 "description": "field or parameter name → what to do about it"})),
@@ -335,6 +337,7 @@ def document() -> dict:
         "SiteRequirements": schemas.requirements_schema(),
         **_intake_schemas(DemandForm, "Demand"),
         **_intake_schemas(ComplaintForm, "Complaint"),
+        **exchange_openapi.schemas(),
     }
     geojson = {"description": "A FeatureCollection", "content": {
         "application/geo+json": {"schema": _ref("FeatureCollection")}}}
@@ -402,6 +405,8 @@ def document() -> dict:
                   "schema": {"type": "string", "maxLength": 40}},
                  schemas.LANG],
                 ("400", "404", "429"), tags=["intake"])},
+            **exchange_openapi.paths(ERRORS),
         },
-        "components": {"schemas": components},
+        "components": {"schemas": components,
+                       "securitySchemes": exchange_openapi.SECURITY_SCHEME},
     }

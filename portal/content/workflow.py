@@ -23,7 +23,7 @@ from sqlalchemy.orm import with_loader_criteria
 
 from portal.audit import record as audit
 from portal.extensions import db
-from portal.models import Opportunity, Policy, Site, User
+from portal.models import Opportunity, Policy, Region, Site, User
 from seed import rules
 
 from . import versions
@@ -142,6 +142,14 @@ def _scope_problems(user: User, record: dict, known: rules.Known) -> list[rules.
     from flask_babel import gettext as _
 
     if user.role != "region":
+        if user.role not in REVIEWERS or user.region is None:
+            return []
+        from portal.scoping import scoped  # a city bureau (province mode): its city's regions
+
+        allowed = set(db.session.scalars(scoped(user, Region, db.select(Region.id))))
+        region = known.regions.get(record.get("region"))
+        if region is not None and region.id not in allowed:
+            return [rules.Problem("region", _("只能选择本辖区"))]
         return []
     from portal.sites.services import region_ids
 

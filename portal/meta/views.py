@@ -7,8 +7,8 @@ import portal
 from portal import pagecache
 from portal.extensions import db
 from portal.i18n import LANGUAGES, preferred_lang
-from portal.indexing import STALE_AFTER, pending
-from portal.models import Industry, Opportunity, Policy, Region, Site
+from portal.indexing import INDEX_KINDS, STALE_AFTER, lag, pending
+from portal.models import Industry, Opportunity, OutboxJob, Policy, Region, Site
 from search import SearchUnavailable, engine
 
 bp = Blueprint("meta", __name__)
@@ -29,23 +29,54 @@ def healthz():
     except SQLAlchemyError as exc:
         current_app.logger.error("health check: database unreachable: %s", exc)
         database = "unavailable"
-    try:
-        search = engine().health()
-    except SearchUnavailable:
-        search = {"engine": "unknown", "state": "unavailable"}
-    if database == "ok":
-        search["pending_jobs"] = pending(older_than=STALE_AFTER)
+    search = _search_health(database == "ok")
     pages = pagecache.health(current_app)
     if database != "ok":
         status, code = "unavailable", 503
     elif search.get("state") != "ok" or search.get("pending_jobs") or \
-            pages["state"] == "unavailable":
+            search.get("index") != "current" or pages["state"] == "unavailable":
         status, code = "degraded", 200
     else:
         status, code = "ok", 200
     body = {"status": status, "database": database, "search": search, "page_cache": pages,
             "version": portal.__version__}
     return jsonify(body), code
+
+
+def _search_health(database_ok: bool) -> dict:
+    """The engine's own health, and whether this node answers searches from a current
+    index (``index``: ``current``, ``catching_up`` — the next search catches up first —
+    or ``database`` — searches answer from the database with the notice), ``behind``: the
+    outbox jobs not yet applied to it. Reports only: it changes nothing."""
+    try:
+        eng = engine()
+        search = eng.health()
+    except SearchUnavailable:
+        return {"engine": "unknown", "state": "unavailable", "index": "database"}
+    if not database_ok:
+        search["index"] = "database" if search["state"] == "unavailable" else "unknown"
+        return search
+    search["pending_jobs"] = pending(older_than=STALE_AFTER)
+    if eng.local:
+        try:
+            behind = lag(eng)
+        except SearchUnavailable:
+            behind = None
+        if behind is None:  # never built here: everything is still to apply
+            behind = db.session.scalar(db.select(db.func.count(OutboxJob.id)).where(
+                OutboxJob.kind.in_(INDEX_KINDS))) or 0
+            current = False
+        else:
+            current = behind == 0
+        failed = getattr(eng, "last_catch_up_error", None)
+    else:
+        behind, current, failed = search["pending_jobs"], not search["pending_jobs"], None
+    if search["state"] == "unavailable" or (failed and not current):
+        search["index"] = "database"
+    else:
+        search["index"] = "current" if current else "catching_up"
+    search["behind"] = behind
+    return search
 
 
 @bp.get("/robots.txt")

@@ -17,6 +17,7 @@ from .content import (
     PublicVersion,
     PublishableMixin,
 )
+from .exchange import API_SCOPES, ApiKey, ExchangeReceipt
 from .factors import FACTOR_CATEGORIES, FactorCost
 from .industries import CHAIN_STAGES, ChainLeader, ChainNode, Industry, Track
 from .intake import (
@@ -53,4 +54,5 @@ __all__ = [
     "TicketEvent", "Topic", "Track", "TranslatableMixin", "User", "utcnow",
     "ALERT_FILTERS", "ALERT_STATES", "AlertDelivery", "AlertSubscription", "PolicyRelease",
     "search_entry",
+    "API_SCOPES", "ApiKey", "ExchangeReceipt",
 ]

@@ -25,7 +25,7 @@ from .base import TranslatableMixin, check_in, utcnow
 # admin: everything; bureau: the city's 促投局, all regions; region: one county or zone;
 # department: answers complaints addressed to it.
 ROLES = ("admin", "bureau", "region", "department")
-OUTBOX_KINDS = ("index", "unindex", "mail")
+OUTBOX_KINDS = ("index", "unindex", "mail", "exchange")  # exchange: portal.exchange.push
 
 
 def new_session_token() -> str:

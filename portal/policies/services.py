@@ -16,6 +16,7 @@ from portal.models import POLICY_LEVELS, POLICY_STATUSES, Industry, Policy, Regi
 from portal.models.policies import policy_topic
 from portal.pagecache import do_not_store
 from portal.pagination import PER_PAGE, Page
+from portal.province import scope_facets, scope_query
 from search import Query, SearchUnavailable, engine
 from search.base import SORTS
 from search.glossary import Expansion, Match
@@ -104,8 +105,9 @@ class PolicyResults:
 def search_policies(filters: PolicyFilters, page: int, per_page: int = PER_PAGE
                     ) -> PolicyResults:
     expansion = expand(filters.q)
-    query = Query("policy", filters.q, filters.engine_filters(), FACETS, filters.sort,
-                  offset=(page - 1) * per_page, limit=per_page, groups=expansion.groups)
+    query = scope_query(Query("policy", filters.q, filters.engine_filters(), FACETS,
+                              filters.sort, offset=(page - 1) * per_page, limit=per_page,
+                              groups=expansion.groups))  # a city entry: its regions
     try:
         hits = engine().search(query)
     except SearchUnavailable as exc:
@@ -114,8 +116,8 @@ def search_policies(filters: PolicyFilters, page: int, per_page: int = PER_PAGE
         return _search_database(filters, expansion, page, per_page)
     rows = {p.id: p for p in db.session.scalars(db.select(Policy).where(Policy.id.in_(hits.ids)))}
     items = [rows[i] for i in hits.ids if i in rows]
-    return PolicyResults(Page(items, page, per_page, hits.total), hits.snippets, hits.facets,
-                         expanded=expansion.matches)
+    return PolicyResults(Page(items, page, per_page, hits.total), hits.snippets,
+                         scope_facets(hits.facets), expanded=expansion.matches)
 
 
 def labelled(counts: dict[str, dict[str, int]]) -> dict[str, list[FacetValue]]:

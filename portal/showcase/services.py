@@ -13,10 +13,11 @@ from .mappreview import preview
 
 
 def root_region() -> Region | None:
-    """The deployment's own region: the first city (or, failing that, the first region)."""
-    return (db.session.scalars(db.select(Region).filter_by(kind="city").order_by(Region.id))
-            .first()
-            or db.session.scalars(db.select(Region).order_by(Region.id)).first())
+    """The current entry's region: a city entry's city; with several cities and no city
+    entry, the province; in a single-city deployment the city (``portal.province``)."""
+    from portal.province import entry_region
+
+    return entry_region()
 
 
 def key_figures() -> dict[str, int]:
@@ -67,7 +68,8 @@ def home_map(root: Region | None):
 
     if root is None:
         return None
-    areas = [r for r in root.children if r.kind in ("district", "county")]
+    below = ("city",) if root.kind == "province" else ("district", "county")
+    areas = [r for r in root.children if r.kind in below]
     zones = db.session.scalars(db.select(Region).filter_by(kind="zone")
                                .order_by(Region.sort_order, Region.id)).all()
     return preview(areas, zones, _("%(region)s区县与开发区分布", region=root.tr("name")),

@@ -9,6 +9,7 @@ from portal.extensions import db
 from portal.glossary.services import expand
 from portal.models import Opportunity, Policy, Site
 from portal.pagecache import do_not_store
+from portal.province import scope_query
 from search import Query, SearchUnavailable, engine
 from search.glossary import Expansion, Match
 from search.text import snippet, terms
@@ -43,7 +44,8 @@ def search_everything(text: str) -> tuple[list[Section], bool, list[Match]]:
 
 
 def _from_engine(kind, model, text, expansion: Expansion) -> Section:
-    hits = engine().search(Query(kind, text, limit=PER_SECTION, groups=expansion.groups))
+    hits = engine().search(scope_query(Query(kind, text, limit=PER_SECTION,
+                                             groups=expansion.groups)))
     rows = {r.id: r for r in db.session.scalars(db.select(model).where(model.id.in_(hits.ids)))}
     return Section(kind, [rows[i] for i in hits.ids if i in rows], hits.total, hits.snippets)
 

@@ -1,0 +1,181 @@
+"""Back-office pages of the exchange with partner platforms.
+
+- ``/admin/apikeys`` (admins): the partners' API keys — partner, region, scopes, created by
+  and when, last use, revocation; issuing shows the key once; revoking asks to confirm.
+- ``/admin/exchange`` (admins, the bureau, region staff): send a project to a partner
+  deployment (流转 across platforms) and follow the sends (waiting, sent, refused).
+
+The rules are in ``portal.exchange.keys`` and ``portal.exchange.transfers``.
+"""
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from portal import audit
+from portal.exchange import keys, transfers
+from portal.extensions import db
+from portal.fields import MultiCheckboxField
+from portal.models import ApiKey, OutboxJob, Project, Region
+
+from . import services
+
+bp = Blueprint("apikeys", __name__, url_prefix="/admin")
+
+SCOPE_LABELS = {"pull": _l("拉取变更（政策、载体、机会、项目）"), "push": _l("推送项目流转")}
+
+
+class IssueForm(FlaskForm):
+    partner = StringField(_l("合作方标识"), validators=[
+        DataRequired(_l("填写合作方标识，如 shanxi-province")), Length(max=80),
+        Regexp(keys.PARTNER_PATTERN, message=_l("只能使用小写字母、数字和 . _ -"))],
+        description=_l("如 shanxi-province；同一合作方的推送按此去重"))
+    region = SelectField(_l("可访问的区域"), validators=[DataRequired(_l("选择区域"))],
+                         invalid_choice_message=_l("从列表中选择区域"),
+                         description=_l("密钥只能拉取该区域及其下级区域的数据，只能向其中流转项目"))
+    scopes = MultiCheckboxField(_l("权限"), validators=[DataRequired(_l("至少选择一项权限"))])
+    note = TextAreaField(_l("备注"), validators=[Optional(), Length(max=500)])
+
+
+class RevokeForm(FlaskForm):
+    pass
+
+
+class PushForm(FlaskForm):
+    ticket = StringField(_l("需求编号"), validators=[
+        DataRequired(_l("填写已建立项目档案的需求编号，如 D-0123456789")), Length(max=32)])
+    partner = SelectField(_l("合作平台"), validators=[DataRequired(_l("选择合作平台"))],
+                          invalid_choice_message=_l("从列表中选择合作平台"))
+    region = StringField(_l("对方平台的接收区域"), validators=[
+        DataRequired(_l("填写对方平台的区域标识")), Length(max=80)],
+        description=_l("对方平台的区域标识（slug），如 taiyuan-xiaodian"))
+    reason = TextAreaField(_l("流转理由"), validators=[
+        DataRequired(_l("写明流转理由")), Length(max=2000)])
+
+
+def _admins_only() -> None:
+    if current_user.role != "admin":
+        abort(404)
+
+
+@bp.before_request
+@login_required
+def staff_only():
+    if current_user.role not in ("admin", "bureau", "region"):
+        abort(404)
+
+
+def _issue_form() -> IssueForm:
+    form = IssueForm()
+    form.region.choices = [SelectChoice("", "—")] + [
+        SelectChoice(r.slug, r.tr("name")) for r in db.session.scalars(
+            db.select(Region).order_by(Region.sort_order, Region.id))]
+    form.scopes.choices = [SelectChoice(s, str(label)) for s, label in SCOPE_LABELS.items()]
+    return form
+
+
+@bp.get("/apikeys")
+def index():
+    _admins_only()
+    items = keys.listing()
+    audit.record_now("list_apikeys", "api_key", "", {"count": len(items)})
+    return render_template("admin/apikeys.html", keys=items, form=RevokeForm(),
+                           scope_labels=SCOPE_LABELS)
+
+
+@bp.route("/apikeys/new", methods=["GET", "POST"])
+def new():
+    _admins_only()
+    form = _issue_form()
+    shown = None
+    if form.validate_on_submit():
+        region = db.session.scalars(db.select(Region).filter_by(slug=form.region.data)).first()
+        try:
+            key, secret = keys.issue(form.partner.data, region, form.scopes.data,
+                                     by=current_user, note=form.note.data or "")
+        except keys.ApiKeyError as exc:
+            form.partner.errors = [str(exc)]
+        else:
+            db.session.commit()
+            shown = (key, secret)
+    return render_template("admin/apikey_new.html", form=form, shown=shown)
+
+
+def _key(prefix: str) -> ApiKey:
+    return keys.find(prefix) or abort(404)
+
+
+@bp.get("/apikeys/<prefix>/revoke")
+def confirm_revoke(prefix: str):
+    _admins_only()
+    return render_template("admin/apikey_revoke.html", key=_key(prefix), form=RevokeForm(),
+                           scope_labels=SCOPE_LABELS)
+
+
+@bp.post("/apikeys/<prefix>/revoke")
+def revoke(prefix: str):
+    _admins_only()
+    key = _key(prefix)
+    if RevokeForm().validate_on_submit():
+        if keys.revoke(key, by=current_user):
+            db.session.commit()
+            flash(_("密钥 %(prefix)s 已吊销，使用它的请求从现在起被拒绝。", prefix=key.prefix))
+        else:
+            flash(_("密钥 %(prefix)s 此前已吊销。", prefix=key.prefix))
+    return redirect(url_for("apikeys.index"))
+
+
+# --- sending projects to partner deployments ---------------------------------------------
+
+
+def _push_form() -> PushForm:
+    form = PushForm()
+    form.partner.choices = [SelectChoice("", "—")] + [
+        SelectChoice(name, name) for name in sorted(transfers.partners())]
+    return form
+
+
+def _jobs() -> list[OutboxJob]:
+    """The latest sends, newest first: those of the projects the user's scope holds
+    (``portal.scoping.scoped``; the bureau and admins all of them)."""
+    from portal.cases.projects import own_ids
+    from portal.models import Demand
+
+    jobs = list(db.session.scalars(db.select(OutboxJob).where(OutboxJob.kind == "exchange")
+                                   .order_by(OutboxJob.id.desc()).limit(200)))
+    tickets = set(db.session.scalars(db.select(Demand.ticket).where(Demand.id.in_(own_ids(
+        current_user)))))
+    return [j for j in jobs
+            if j.payload.get("body", {}).get("external_id", "").rsplit(".", 1)[0] in tickets]
+
+
+@bp.route("/exchange", methods=["GET", "POST"])
+def outgoing():
+    form = _push_form()
+    if form.validate_on_submit():
+        demand = services.get_ticket(current_user, form.ticket.data.strip(), "demand")
+        project: Project | None = demand.project
+        if project is None:
+            form.ticket.errors = [_("这项需求还没有项目档案，受理后才能流转")]
+        elif not transfers.may_push(current_user, project):
+            form.ticket.errors = [_("只有承办区域或市局可以流转未结束的项目")]
+        else:
+            try:
+                transfers.push(project, form.partner.data, form.region.data,
+                               form.reason.data, actor=current_user)
+            except transfers.ExchangeError as exc:
+                field = next(iter(exc.fields), "ticket")
+                getattr(form, field if hasattr(form, field) else "ticket").errors = [str(exc)]
+            else:
+                db.session.commit()
+                transfers.drain_quietly()
+                flash(_("已提交推送：项目 %(name)s 发往 %(partner)s。"
+                        "对方暂时无法接收时会自动重试。",
+                        name=project.name, partner=form.partner.data))
+                return redirect(url_for("apikeys.outgoing"))
+    return render_template("admin/exchange.html", form=form, jobs=_jobs(),
+                           configured=bool(transfers.partners()))
