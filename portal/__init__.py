@@ -43,7 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
     """Build the app; ``config`` overrides what the environment says (tests pass a dict)."""
     app = Flask(
         __name__,
-        instance_path=str(settings.INSTANCE),
+        instance_path=str(settings.instance_dir()),
         template_folder=str(settings.ROOT / "templates"),
         static_folder=str(settings.ROOT / "static"),
     )
@@ -71,6 +71,13 @@ def register_config(app: Flask, config: dict | None) -> None:
         from portal.security import instance_secret_key
 
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+        if not str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+            # A server database may have several nodes; each would generate its own key and
+            # refuse the others' sessions and CSRF tokens.
+            app.logger.warning(
+                "PORTAL_SECRET_KEY is not set: this node signs sessions with the key generated "
+                "in %s/secret_key, which suits a single node only. Every node of one "
+                "deployment must share one PORTAL_SECRET_KEY.", app.instance_path)
 
 
 def register_extensions(app: Flask) -> None:

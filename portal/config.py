@@ -14,10 +14,18 @@ def _flag(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def instance_dir(environ=None) -> Path:
+    """The node's own folder (PORTAL_INSTANCE_DIR): the generated secret key, the default
+    SQLite database and embedded search index. Nothing in it is shared between nodes."""
+    env = os.environ if environ is None else environ
+    return Path(env.get("PORTAL_INSTANCE_DIR") or INSTANCE)
+
+
 def from_env(environ=None) -> dict:
     """Build the settings dict from ``PORTAL_*`` variables (see README for the table)."""
     env = os.environ if environ is None else environ
-    database_url = env.get("PORTAL_DATABASE_URL") or f"sqlite:///{INSTANCE / 'portal.db'}"
+    instance = instance_dir(env)
+    database_url = env.get("PORTAL_DATABASE_URL") or f"sqlite:///{instance / 'portal.db'}"
     ratelimit = env.get("PORTAL_RATELIMIT", "20/hour")
     return {
         "SECRET_KEY": env.get("PORTAL_SECRET_KEY") or None,
@@ -28,7 +36,7 @@ def from_env(environ=None) -> dict:
         "SEARCH_URL": env.get("PORTAL_ELASTICSEARCH_URL", ""),
         "SEARCH_ANALYZER": env.get("PORTAL_ELASTICSEARCH_ANALYZER", ""),
         "SEARCH_PREFIX": env.get("PORTAL_ELASTICSEARCH_PREFIX", "portal"),
-        "SEARCH_INDEX_DIR": env.get("PORTAL_SEARCH_DIR") or str(INSTANCE / "search"),
+        "SEARCH_INDEX_DIR": env.get("PORTAL_SEARCH_DIR") or str(instance / "search"),
         # Where per-client limits are counted (portal.ratelimit): Redis when set, else the
         # portal's own database; both are seen by every worker and node.
         "RATELIMIT_STORAGE_URI": env.get("PORTAL_REDIS_URL") or "database://",
@@ -49,6 +57,9 @@ def from_env(environ=None) -> dict:
         "MAP_TILES_ATTRIBUTION": env.get("PORTAL_MAP_TILES_ATTRIBUTION", ""),
         "MAP_APPROVAL_NUMBER": env.get("PORTAL_MAP_APPROVAL_NUMBER", ""),
         "DATA_PACK": env.get("PORTAL_DATA_PACK", "datong"),
+        # Province mode: hosts that are a city's own entry (portal.province), as
+        # "datong=invest.datong.example,shuozhou=invest.shuozhou.example".
+        "CITY_HOSTS": env.get("PORTAL_CITY_HOSTS", ""),
         "GLOSSARY_DIR": env.get("PORTAL_GLOSSARY_DIR", str(ROOT / "seed" / "glossary")),
         # Working-day deadlines (外商投资企业投诉工作办法 by default).
         "DEADLINE_COMPLAINT_ACCEPT_DAYS": int(

@@ -62,7 +62,8 @@ def test_compose_has_the_services_with_health_checks(compose):
     for node in ("app1", "app2"):
         assert services[node]["depends_on"]["migrate"]["condition"] == \
             "service_completed_successfully"
-        assert "instance:/app/instance" in services[node]["volumes"]  # one shared index
+        # each node its own folder: nothing in a node is shared with the other
+        assert services[node]["volumes"] == [f"{node}-instance:/app/instance"]
 
 
 def test_only_nginx_is_reachable_from_outside(compose):

@@ -26,6 +26,7 @@ from portal.models import (
     OutboxJob,
     Policy,
     Project,
+    PublicVersion,
     Region,
     Site,
     Transfer,
@@ -218,6 +219,21 @@ def test_every_call_is_audited_with_its_answer(app, world, client):
     with app.app_context():
         key = keys.find(keys.presented_prefix(secret))
         assert key.last_used_at is not None
+
+
+def test_calls_and_receipts_leave_the_public_pages_cached(app, world, client):
+    """A key's use (last_used_at, audit) and a received transfer change no public page, so
+    they must not replace the page cache's version token."""
+    def token():
+        with app.app_context():
+            return db.session.scalar(db.select(PublicVersion.token))
+
+    before = token()
+    assert client.get("/api/v1/exchange/sites?since=2020-01-01",
+                      headers=_bearer(world["pingcheng"])).status_code == 200
+    assert client.post("/api/v1/exchange/transfers", json=_transfer(),
+                       headers=_bearer(world["city"])).status_code == 201
+    assert token() == before
 
 
 @pytest.mark.parametrize("storage", ["database://", f"redis://{REDIS[0]}:{REDIS[1]}/{REDIS_DB}"])

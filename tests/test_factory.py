@@ -53,3 +53,44 @@ def test_cli_groups_registered(app):
     commands = app.cli.list_commands(None)
     for name in ("seed", "search", "users", "translate", "bootstrap"):
         assert name in commands
+
+
+def _node_env(monkeypatch, folder, **env):
+    for name in ("PORTAL_SECRET_KEY", "PORTAL_DATABASE_URL", "PORTAL_SEARCH_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PORTAL_INSTANCE_DIR", str(folder))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_the_instance_folder_is_the_nodes_own(tmp_path, monkeypatch):
+    """PORTAL_INSTANCE_DIR holds the generated key, the default SQLite file and the
+    embedded index; the default stays ROOT/instance."""
+    assert config.instance_dir({}) == config.ROOT / "instance"
+    _node_env(monkeypatch, tmp_path / "node1")
+    app = create_app({"TESTING": True})
+    assert app.instance_path == str(tmp_path / "node1")
+    assert app.config["SECRET_KEY"] == (tmp_path / "node1" / "secret_key").read_text().strip()
+    assert app.config["SEARCH_INDEX_DIR"] == str(tmp_path / "node1" / "search")
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'node1' / 'portal.db'}"
+    other = create_app({"TESTING": True, "SECRET_KEY": None,
+                        "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert other.config["SECRET_KEY"] == app.config["SECRET_KEY"]  # same folder, same key
+
+
+def test_a_server_database_without_a_shared_key_is_warned_about(tmp_path, monkeypatch, caplog):
+    server = "postgresql+psycopg://nobody@127.0.0.1:9/none"
+    _node_env(monkeypatch, tmp_path / "node", PORTAL_DATABASE_URL=server)
+    with caplog.at_level("WARNING", logger="portal"):
+        create_app({"TESTING": True})
+    warned = [r.getMessage() for r in caplog.records if "PORTAL_SECRET_KEY" in r.getMessage()]
+    assert len(warned) == 1 and "single node" in warned[0]
+    assert str(tmp_path / "node") in warned[0]
+    caplog.clear()
+    monkeypatch.setenv("PORTAL_SECRET_KEY", "shared-by-every-node")
+    with caplog.at_level("WARNING", logger="portal"):
+        app = create_app({"TESTING": True})
+        monkeypatch.delenv("PORTAL_SECRET_KEY")
+        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})  # one node
+    assert app.config["SECRET_KEY"] == "shared-by-every-node"
+    assert not [r for r in caplog.records if "PORTAL_SECRET_KEY" in r.getMessage()]

@@ -3,6 +3,7 @@ drafts in one transaction with one audit event; templates that round-trip; the t
 pages and who may use them."""
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -19,6 +20,7 @@ from portal.extensions import db
 from portal.models import (
     AuditEvent,
     ContentVersion,
+    ImportStash,
     Industry,
     Opportunity,
     Policy,
@@ -41,13 +43,6 @@ OTHER_BOX = {"type": "Polygon", "coordinates": [[[114.0, 39.8], [114.6, 39.8], [
 BOW_TIE = {"type": "Polygon", "coordinates": [[[113.30, 40.00], [113.31, 40.01],
                                                [113.31, 40.00], [113.30, 40.01],
                                                [113.30, 40.00]]]}
-
-
-@pytest.fixture(autouse=True)
-def stash_dir(app, tmp_path, monkeypatch):
-    """Uploads waiting for confirmation go to the test's folder, not the instance folder."""
-    monkeypatch.setitem(app.config, "IMPORT_DIR", str(tmp_path / "imports"))
-    return tmp_path / "imports"
 
 
 @pytest.fixture
@@ -499,17 +494,47 @@ def test_templates_download_and_departments_see_nothing(app, world):
     assert app.test_client().get("/admin/import/").status_code == 302  # to the sign-in page
 
 
-def test_an_expired_upload_is_refused_and_cleared(app, world, stash_dir, monkeypatch):
+def stashed() -> list[ImportStash]:
+    return list(db.session.scalars(db.select(ImportStash)))
+
+
+def test_an_expired_upload_is_refused_and_cleared(app, world, monkeypatch):
     browser = login(app, ADMIN)
     html = upload(browser, "opportunity", "o.csv", csv_bytes(OPPORTUNITIES)).get_data(
         as_text=True)
     token = re.search(r'name="token" type="hidden" value="([^"]+)"', html).group(1)
-    assert sorted(p.suffix for p in stash_dir.iterdir()) == [".json", ".upload"]
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    with app.app_context():
+        [row] = stashed()
+        assert (row.token_hash, row.user_id, row.kind, row.mode, row.filename) == (
+            digest, person(ADMIN).id, "opportunity", "all", "o.csv")
+        assert row.data == csv_bytes(OPPORTUNITIES)
+        assert token.encode() not in row.data and token not in row.token_hash
     monkeypatch.setattr(importer, "STASH_SECONDS", -1)
     done = browser.post("/admin/import/confirm", data={"token": token}, follow_redirects=True)
     assert "已过期或已经导入" in done.get_data(as_text=True)
     upload(browser, "opportunity", "o.csv", csv_bytes(OPPORTUNITIES))
-    assert not any(p.name.startswith(token) for p in stash_dir.iterdir())  # pruned
+    with app.app_context():
+        assert [r.token_hash for r in stashed()] != [digest]  # pruned; only the new one left
+        assert len(stashed()) == 1
     assert browser.post("/admin/import/confirm", data={"token": "../../etc"}).status_code == 302
     with app.app_context():
         assert count(Opportunity) == 0
+
+
+def test_a_refused_confirmation_clears_its_upload(app, world):
+    """Mode "all" with a row that became wrong between the report and the confirmation: the
+    confirmation is refused and the upload not kept for another try."""
+    browser = login(app, CITY)
+    html = upload(browser, "opportunity", "o.csv", csv_bytes(OPPORTUNITIES)).get_data(
+        as_text=True)
+    token = re.search(r'name="token" type="hidden" value="([^"]+)"', html).group(1)
+    with app.app_context():
+        other = db.session.scalars(db.select(Region).filter_by(slug="other-city")).one()
+        db.session.add(Opportunity(key="o-2", kind="scene", title="乙市场景",
+                                   published=date(2026, 3, 1), region_id=other.id))
+        db.session.commit()
+    html = browser.post("/admin/import/confirm", data={"token": token}).get_data(as_text=True)
+    assert 'name="token"' not in html and "这个标识已被其他记录使用" in html
+    with app.app_context():
+        assert stashed() == [] and count(Opportunity) == 1

@@ -2,9 +2,10 @@
 staff does depends on which node answers.
 
 Each node is a real ``gunicorn -w 2 -k gthread --threads 4`` with local folders of its own
-(its own PORTAL_SEARCH_DIR, its own logs); they share only the database, Redis (rate limits,
-page cache), PORTAL_SECRET_KEY and the SMTP server. Node 2 starts with an empty index
-folder; node 1's was built before it started. The outbox is drained concurrently by separate
+(its own PORTAL_INSTANCE_DIR and PORTAL_SEARCH_DIR, its own logs); they share only the
+database, Redis (rate limits, page cache), PORTAL_SECRET_KEY and the SMTP server. Node 2
+starts with an empty index folder; node 1's was built before it started. An import reported
+on one node is confirmed on the other. The outbox is drained concurrently by separate
 processes: each mail reaches the SMTP server once, and each index job of a shared engine
 (PORTAL_SEARCH=postgres) is applied by exactly one drain.
 
@@ -32,7 +33,16 @@ import sqlalchemy as sa
 
 from bench.common import portal_env
 from portal.extensions import db
-from portal.models import Attachment, Complaint, OutboxJob, Policy, utcnow
+from portal.models import (
+    Attachment,
+    AuditEvent,
+    Complaint,
+    ImportStash,
+    Opportunity,
+    OutboxJob,
+    Policy,
+    utcnow,
+)
 from tests import factories
 from tests.conftest import ROOT, SERVER_URL, make_app
 from tests.ports import free_port
@@ -140,7 +150,8 @@ def _start(stack, url: str, tmp: Path, settings: dict) -> list[Node]:
     for n in (1, 2):
         folder = tmp / f"node{n}"
         folder.mkdir(exist_ok=True)
-        port, _log = stack.enter_context(gunicorn(url, folder, settings, LOG_FORMAT))
+        own = settings | {"PORTAL_INSTANCE_DIR": str(folder / "instance")}
+        port, _log = stack.enter_context(gunicorn(url, folder, own, LOG_FORMAT))
         nodes.append(Node(f"node{n}", port, folder))
     return nodes
 
@@ -312,6 +323,91 @@ def test_an_attachment_uploaded_on_one_node_downloads_from_the_other(cluster):
     assert download.status == 200
     assert hashlib.sha256(download.body).hexdigest() == sha256 == hashlib.sha256(
         data).hexdigest()
+
+
+# --- a bulk import: the report on one node, the confirmation on the other -----------------
+
+
+def _import_report(node: Node, cookies: dict, rows: list[list[str]], name: str) -> str:
+    """Upload ``rows`` as a CSV of opportunities on ``node``; the confirmation's token."""
+    csrf = _csrf(node.get("/admin/import/", cookies=cookies))
+    data = "\n".join(",".join(r) for r in rows).encode("utf-8-sig")
+    body, content_type = _multipart({"csrf_token": csrf, "kind": "opportunity", "mode": "all"},
+                                    [("upload", name, data, "text/csv")])
+    answer = node.request("POST", "/admin/import/", body=body, cookies=cookies,
+                          headers={"Content-Type": content_type})
+    assert answer.status == 200 and "尚未写入任何记录" in answer.text, answer.text[:2000]
+    found = re.search(r'name="token" type="hidden" value="([^"]+)"', answer.text)
+    assert found, answer.text[:2000]
+    return found.group(1)
+
+
+def _confirm(node: Node, cookies: dict, token: str) -> Answer:
+    csrf = _csrf(node.get("/admin/import/", cookies=cookies))
+    return node.request("POST", "/admin/import/confirm", cookies=cookies,
+                        body=urlencode({"csrf_token": csrf, "token": token}).encode(),
+                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+
+def _imported(cluster: Cluster, keys: list[str]) -> list[tuple[str, str]]:
+    return sorted(tuple(r) for r in cluster.query(
+        sa.select(Opportunity.key, Opportunity.publication).where(Opportunity.key.in_(keys))))
+
+
+def test_an_import_reported_on_one_node_is_confirmed_on_the_other(cluster):
+    one, two = cluster.nodes
+    tag = uuid.uuid4().hex[:8]
+    keys = [f"nodes-{tag}-1", f"nodes-{tag}-2"]
+    rows = [["key", "kind", "title", "region", "published"],
+            [keys[0], "scene", f"节点导入场景{tag}", "datong", "2026-03-01"],
+            [keys[1], "project", f"节点导入项目{tag}", "pingcheng", "2026-03-02"]]
+    cookies = _sign_in(one)
+    token = _import_report(one, cookies, rows, f"机会{tag}.csv")
+    assert _imported(cluster, keys) == []
+    # Nothing of the upload in either node's folder; in the database, under the token's hash.
+    for node in cluster.nodes:
+        assert not list(node.folder.rglob("*.upload")) and not (
+            node.folder / "instance" / "imports").exists()
+    [(digest,)] = cluster.query(sa.select(ImportStash.token_hash).where(
+        ImportStash.filename == f"机会{tag}.csv"))
+    assert digest == hashlib.sha256(token.encode()).hexdigest()
+
+    done = _confirm(two, cookies, token)
+    assert done.status == 302 and done.headers["Location"].endswith("/admin/import/"), done.text
+    assert "已导入机会清单 2 条" in two.get("/admin/import/", cookies=cookies).text
+    assert _imported(cluster, keys) == [(keys[0], "draft"), (keys[1], "draft")]
+    assert cluster.query(sa.select(ImportStash.id).where(ImportStash.token_hash == digest)) == []
+    again = _confirm(one, cookies, token)  # taken: neither node has it any more
+    assert again.status == 302
+    assert "已过期或已经导入" in one.get("/admin/import/", cookies=cookies).text
+    assert len(_imported(cluster, keys)) == 2
+
+
+def test_one_upload_confirmed_on_both_nodes_at_once_is_imported_once(cluster):
+    tag = uuid.uuid4().hex[:8]
+    keys = [f"nodes-{tag}-{i}" for i in range(3)]
+    rows = [["key", "kind", "title", "region", "published"]] + [
+        [key, "scene", f"并发导入场景{tag}{i}", "datong", "2026-03-01"]
+        for i, key in enumerate(keys)]
+    cookies = _sign_in(cluster.nodes[0])
+    token = _import_report(cluster.nodes[0], cookies, rows, f"并发{tag}.csv")
+    forms = {node.name: _csrf(node.get("/admin/import/", cookies=dict(cookies)))
+             for node in cluster.nodes}
+
+    def confirm(node: Node) -> int:
+        return node.request("POST", "/admin/import/confirm", cookies=dict(cookies),
+                            body=urlencode({"csrf_token": forms[node.name],
+                                            "token": token}).encode(),
+                            headers={"Content-Type": "application/x-www-form-urlencoded"}
+                            ).status
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(confirm, cluster.nodes * 2))
+    assert statuses == [302] * 4
+    assert [k for k, _state in _imported(cluster, keys)] == keys  # each once (unique keys)
+    events = cluster.query(sa.select(AuditEvent.detail).where(
+        AuditEvent.action == "content_import"))
+    assert [d["written"] for (d,) in events if d.get("file") == f"并发{tag}.csv"] == [3]
 
 
 # --- search -----------------------------------------------------------------------------

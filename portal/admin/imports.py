@@ -1,9 +1,10 @@
 """Bulk import of policies, sites and opportunities, for reviewers and region staff.
 
 Two steps: the upload is read and checked and the report shown row by row, with nothing
-written; the upload waits on the server under a random token, and a confirmation that
-carries only that token writes it (``portal.content.importer``). Region staff import only
-into their own region; department staff get 404.
+written; the upload waits in the database under a random token, and a confirmation that
+carries only that token writes it, on whichever node it reaches
+(``portal.content.importer``). Region staff import only into their own region; department
+staff get 404.
 """
 
 from pathlib import PurePath
@@ -87,17 +88,21 @@ def confirm():
     if not form.validate_on_submit():
         abort(400)
     token = form.token.data
-    stashed = importer.unstash(_user(), token)
+    # Taken in this transaction: a second confirmation of the same upload (this node or
+    # another) finds nothing once this one commits.
+    stashed = importer.claim(_user(), token)
     if stashed is None:
+        db.session.rollback()
         flash(_("这次上传已过期或已经导入，请重新上传文件。"))
         return redirect(url_for(".index"))
-    importer.discard(token)
     rows = importer.read(stashed.kind, stashed.filename, stashed.data)
     try:
         report = importer.apply(_user(), stashed.kind, rows, stashed.mode,
                                 filename=stashed.filename)
     except importer.Refused as exc:
         db.session.rollback()
+        importer.discard(token)  # refused: the upload is not offered again
+        db.session.commit()
         return _report(exc.report, stashed.mode, None, confirmed=True)
     db.session.commit()
     if not report.written:

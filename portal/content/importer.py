@@ -21,27 +21,26 @@ Three steps, none of them a view:
   "valid" writes the rows without one. The whole import is one audit event
   (``content_import``); each record keeps a version with action "import".
 
-``template`` gives the file a clerk fills in, and ``stash``/``unstash`` keep an upload on the
-server between the report and the confirmation, so the confirmation carries only a token.
+``template`` gives the file a clerk fills in, and ``stash``/``claim`` keep an upload in the
+database between the report and the confirmation, so the confirmation carries only a token
+and may reach another node than the report.
 """
 
 import copy
 import csv
+import hashlib
 import io
 import json
 import math
-import os
 import re
 import secrets
-import time
 import unicodedata
 import warnings
 import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -50,6 +49,7 @@ from portal.exports import FORMULA_STARTS, csv_text, xlsx_value
 from portal.extensions import db
 from portal.i18n import LANGUAGE_NAMES
 from portal.labels import LABELS
+from portal.models import ImportStash, utcnow
 from portal.scoping import scoped
 from portal.sites import geometry as site_geometry
 from seed import rules, schema
@@ -1035,53 +1035,48 @@ class Stashed:
     data: bytes
 
 
-def _stash_dir() -> Path:
-    folder = Path(current_app.config.get("IMPORT_DIR")
-                  or os.path.join(current_app.instance_path, "imports"))
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return folder
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def _fresh_since() -> datetime:
+    """Uploads made before this have expired."""
+    return utcnow() - timedelta(seconds=STASH_SECONDS)
 
 
 def stash(user, kind: str, filename: str, mode: str, data: bytes) -> str:
-    """Keep an upload for its confirmation; the token names it and nothing else."""
-    folder = _stash_dir()
-    _prune(folder)
+    """Keep an upload for its confirmation and commit; the token names it and nothing else.
+
+    In the database (``ImportStash``), so any node may take the confirmation; only the
+    token's SHA-256 is stored. Expired uploads are removed first."""
+    db.session.execute(db.delete(ImportStash).where(ImportStash.created_at < _fresh_since()))
     token = secrets.token_urlsafe(32)
-    (folder / f"{token}.upload").write_bytes(data)
-    (folder / f"{token}.json").write_text(json.dumps({
-        "user": user.id, "kind": kind, "filename": filename, "mode": mode,
-        "at": time.time()}), encoding="utf-8")
+    db.session.execute(db.insert(ImportStash).values(
+        token_hash=_digest(token), user_id=user.id, kind=kind, filename=filename, mode=mode,
+        data=data))
+    db.session.commit()
     return token
 
 
-def unstash(user, token: str) -> Stashed | None:
-    """The upload ``token`` names, if it is this user's and not expired."""
+def claim(user, token: str) -> Stashed | None:
+    """Take the upload ``token`` names, if it is this user's and not expired: it is deleted
+    in the caller's transaction, so of two confirmations of one upload (on any nodes) one
+    gets it and the other None once the first commits."""
     if not isinstance(token, str) or not _STASH_NAME.match(token):
         return None
-    folder = _stash_dir()
-    try:
-        meta = json.loads((folder / f"{token}.json").read_text(encoding="utf-8"))
-        data = (folder / f"{token}.upload").read_bytes()
-    except (OSError, ValueError):
+    row = db.session.execute(
+        db.delete(ImportStash)
+        .where(ImportStash.token_hash == _digest(token), ImportStash.user_id == user.id,
+               ImportStash.created_at >= _fresh_since())
+        .returning(ImportStash.kind, ImportStash.filename, ImportStash.mode,
+                   ImportStash.data)).first()
+    if row is None:
         return None
-    if meta.get("user") != user.id or time.time() - meta.get("at", 0) > STASH_SECONDS:
-        return None
-    return Stashed(meta["kind"], meta["filename"], meta["mode"], data)
+    return Stashed(row.kind, row.filename, row.mode, bytes(row.data))
 
 
 def discard(token: str) -> None:
+    """Forget the upload ``token`` names (in the caller's transaction)."""
     if isinstance(token, str) and _STASH_NAME.match(token):
-        folder = _stash_dir()
-        for suffix in (".json", ".upload"):
-            (folder / f"{token}{suffix}").unlink(missing_ok=True)
-
-
-def _prune(folder: Path) -> None:
-    """Uploads nobody confirmed are removed once expired."""
-    limit = time.time() - STASH_SECONDS
-    for path in folder.iterdir():
-        try:
-            if path.suffix in (".json", ".upload") and path.stat().st_mtime < limit:
-                path.unlink(missing_ok=True)
-        except OSError:
-            continue
+        db.session.execute(db.delete(ImportStash).where(
+            ImportStash.token_hash == _digest(token)))

@@ -27,10 +27,10 @@ from portal.content.workflow import now
 from portal.models import Opportunity, Policy, PublicVersion, Site, utcnow
 
 PRIVATE_TABLES = frozenset({
-    "alert_delivery", "alert_subscription", "attachment", "audit_event", "complaint",
-    "content_version", "demand", "outbox_job", "policy_release", "project", "public_version",
-    "rate_limit_counter", "response_template", "routing_rule", "ticket_event", "transfer",
-    "user", "alembic_version",
+    "alembic_version", "alert_delivery", "alert_subscription", "api_key", "attachment",
+    "audit_event", "complaint", "content_version", "demand", "exchange_receipt", "import_stash",
+    "outbox_job", "policy_release", "project", "public_version", "rate_limit_counter",
+    "response_template", "routing_rule", "ticket_event", "transfer", "user",
 })
 SCHEDULED = (Policy, Site, Opportunity)
 FLAG = "public_changed"

@@ -19,6 +19,7 @@ from .content import (
 )
 from .exchange import API_SCOPES, ApiKey, ExchangeReceipt
 from .factors import FACTOR_CATEGORIES, FactorCost
+from .imports import IMPORT_KINDS, IMPORT_MODES, ImportStash
 from .industries import CHAIN_STAGES, ChainLeader, ChainNode, Industry, Track
 from .intake import (
     COMPLAINT_CATEGORIES,
@@ -55,4 +56,5 @@ __all__ = [
     "ALERT_FILTERS", "ALERT_STATES", "AlertDelivery", "AlertSubscription", "PolicyRelease",
     "search_entry",
     "API_SCOPES", "ApiKey", "ExchangeReceipt",
+    "IMPORT_KINDS", "IMPORT_MODES", "ImportStash",
 ]

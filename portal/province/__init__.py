@@ -21,7 +21,6 @@ is that city's; with none, or the province, they see across all cities.
 """
 
 import logging
-import os
 import threading
 
 from flask import Flask, abort, g, has_request_context, request
@@ -71,10 +70,8 @@ def parse_hosts(value: str) -> dict[str, str]:
 def init_app(app: Flask) -> None:
     """Call after the page cache is installed (this middleware goes in front of it) and
     before any proxy fix (which then goes in front of this, so the host is the visitor's)."""
-    if "CITY_HOSTS" not in app.config:
-        app.config["CITY_HOSTS"] = parse_hosts(os.environ.get("PORTAL_CITY_HOSTS", ""))
-    elif isinstance(app.config["CITY_HOSTS"], str):
-        app.config["CITY_HOSTS"] = parse_hosts(app.config["CITY_HOSTS"])
+    if isinstance(app.config.get("CITY_HOSTS", ""), str):
+        app.config["CITY_HOSTS"] = parse_hosts(app.config.get("CITY_HOSTS", ""))
     app.wsgi_app = CityEntries(app, app.wsgi_app)
     app.before_request(_check_entry)
     from flask_sqlalchemy.session import Session as FlaskSession
