@@ -351,6 +351,7 @@ def test_staff_pages_under_the_csp(live_server, context, site_app, staff,  # noq
     assert key, "the complaint's attachment was not stored"
     values = {"tickets": tickets, "key": key, "user_id": staff["id"]}
     values["template_id"] = _response_template(site_app)  # /admin/templates/<id>
+    values["prefix"] = _api_key(site_app)  # /admin/apikeys/<prefix>/revoke
     values |= {"policy_id": examples["policy"], "site_id": examples["parcel"],  # the editor
                "opportunity_id": examples["opportunity"], "language": "en"}
     values["endpoints"] = _reference_examples(site_app)
@@ -390,6 +391,20 @@ def test_staff_pages_under_the_csp(live_server, context, site_app, staff,  # noq
     visitor.page.evaluate(SETTLED)
     assert not visitor.problems, "\n".join(visitor.problems)
     visitor.page.close()
+
+
+def _api_key(app) -> str:
+    """A partner's API key, for its revoke page; its prefix."""
+    from portal.exchange import keys
+    from portal.models import Region
+
+    with app.app_context():
+        region = db.session.scalars(db.select(Region).filter_by(kind="city")).first()
+        key, _secret = keys.issue("csp-partner", region, ["pull"])
+        db.session.commit()
+        prefix = key.prefix
+        db.session.remove()
+    return prefix
 
 
 def _response_template(app) -> int:

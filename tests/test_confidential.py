@@ -139,7 +139,8 @@ def staff_urls(app, world) -> tuple[list[str], list[str]]:
     the ticket page also with its contacts revealed; and the queue searched for each secret
     (a search echoes its words, so there the ticket must not be among the hits)."""
     values = _model_ids(app) | {"key": world["key"], "slug": "nowhere", "record_id": 1,
-                                "content_kind": "site", "fmt": "csv", "language": "en"}
+                                "content_kind": "site", "fmt": "csv", "language": "en",
+                                "prefix": "0000abcd"}
     adapter = app.url_map.bind("portal.test")
     urls, searches = [], []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):

@@ -161,6 +161,22 @@ def test_key_pages_are_for_admins_only(app, world):
             partner="x")) == 0
 
 
+def test_the_key_list_downloads_without_any_secret_and_is_audited(app, world):
+    admin = _login(app, "admin@example.gov.cn")
+    text = admin.get("/admin/apikeys/export.csv").get_data(as_text=True)
+    rows = text.splitlines()
+    assert len(rows) == 1 + len(world)  # the header, then one row per key
+    for secret in world.values():
+        assert keys.presented_prefix(secret) in text and secret not in text
+    assert "已吊销" in text and "partner-pingcheng" in text
+    book = admin.get("/admin/apikeys/export.xlsx")
+    assert book.status_code == 200 and book.data[:2] == b"PK"
+    assert [e.detail["format"] for e in _audit(app, "export")
+            if e.entity_type == "api_key"] == ["csv", "xlsx"]
+    assert _login(app, "bureau@example.gov.cn").get(
+        "/admin/apikeys/export.csv").status_code == 404
+
+
 def test_operators_issue_list_and_revoke_keys_on_the_command_line(app, world, runner):
     created = runner.invoke(args=["apikeys", "create", "--partner", "yungang-platform",
                                   "--region", "yungang", "--scope", "pull"])

@@ -334,6 +334,8 @@ NOT_LISTS = {
     "reference.diff": "two versions compared",
     "imports.index": "the upload form",
     "imports.template": "a template download",
+    "apikeys.new": "a form (and the new key, shown once)",
+    "apikeys.confirm_revoke": "one key",
 }
 NOT_LISTS |= {f"content.{slug}_{page}": why
               for slug in ("policies", "sites", "opportunities")

@@ -16,7 +16,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from portal import audit
+from portal import audit, exports
 from portal.exchange import keys, transfers
 from portal.extensions import db
 from portal.fields import MultiCheckboxField
@@ -85,6 +85,35 @@ def index():
     audit.record_now("list_apikeys", "api_key", "", {"count": len(items)})
     return render_template("admin/apikeys.html", keys=items, form=RevokeForm(),
                            scope_labels=SCOPE_LABELS)
+
+
+@bp.get("/apikeys/export.csv")
+def keys_csv():
+    return _keys_export("csv")
+
+
+@bp.get("/apikeys/export.xlsx")
+def keys_xlsx():
+    return _keys_export("xlsx")
+
+
+def _keys_export(fmt: str):
+    """The key list's columns, in words as on the page (never a secret: none is kept)."""
+    from .audit import format_at
+
+    _admins_only()
+    header = [_("密钥前缀"), _("合作方"), _("备注"), _("区域"), _("权限"), _("签发"),
+              _("签发人"), _("最近使用"), _("状态")]
+    rows = [[k.prefix, k.partner, k.note or "", k.region.tr("name"),
+             "；".join(str(SCOPE_LABELS[s]) for s in k.scope_list), format_at(k.created_at),
+             k.created_by.email if k.created_by else _("命令行"),
+             format_at(k.last_used_at) if k.last_used_at else _("从未使用"),
+             _("已吊销") + " " + format_at(k.revoked_at) if k.revoked_at else _("有效")]
+            for k in keys.listing()]
+    return exports.table_response(header, rows, "api-keys", fmt, entity_type="api_key")
+
+
+exports.register_list("apikeys.index", csv="apikeys.keys_csv", xlsx="apikeys.keys_xlsx")
 
 
 @bp.route("/apikeys/new", methods=["GET", "POST"])
@@ -178,4 +207,40 @@ def outgoing():
                         name=project.name, partner=form.partner.data))
                 return redirect(url_for("apikeys.outgoing"))
     return render_template("admin/exchange.html", form=form, jobs=_jobs(),
-                           configured=bool(transfers.partners()))
+                           configured=bool(transfers.partners()), job_state=job_state)
+
+
+def job_state(job: OutboxJob) -> str:
+    """What became of a send, in words: delivered, refused (with the partner's answer), or
+    waiting for its next attempt."""
+    if job.done_at and not job.last_error:
+        return _("已送达")
+    if job.done_at:
+        return f"{_('被对方拒收')} {job.last_error}"
+    return _("等待重试（已尝试 %(n)d 次）", n=job.attempts)
+
+
+@bp.get("/exchange/export.csv")
+def sends_csv():
+    return _sends_export("csv")
+
+
+@bp.get("/exchange/export.xlsx")
+def sends_xlsx():
+    return _sends_export("xlsx")
+
+
+def _sends_export(fmt: str):
+    from .audit import format_at
+
+    header = [_("对方编号"), _("合作平台"), _("接收区域"), _("提交时间"), _("状态")]
+    rows = []
+    for job in _jobs():
+        body = job.payload.get("body", {})
+        rows.append([body.get("external_id", ""), job.payload.get("partner", ""),
+                     body.get("region", ""), format_at(job.created_at), job_state(job)])
+    return exports.table_response(header, rows, "exchange-sends", fmt,
+                                  entity_type="exchange_send")
+
+
+exports.register_list("apikeys.outgoing", csv="apikeys.sends_csv", xlsx="apikeys.sends_xlsx")

@@ -109,6 +109,7 @@ ENTITY_TYPES = {
     "attachment": _l("附件"),
     "audit_event": _l("审计日志"),
     "api_key": _l("API 密钥"),
+    "exchange_send": _l("推送平台间流转"),
 }
 _STATUS = re.compile(r"^status:([a-z_]*)->([a-z_]+)$")
 
