@@ -52,6 +52,18 @@ def bench_app(tmp: Path):
 GTHREAD_WORKERS = ["-w", "2", "-k", "gthread", "--threads", "4"]
 
 
+def balanced_workers(connections: int) -> list[str]:
+    """GTHREAD_WORKERS for a load of ``connections`` kept-alive connections opened at once
+    (wrk): a gthread worker accepts whatever arrives while the other sleeps in its poll, so in
+    about one run in three one worker took all of wrk's connections for the whole run and the
+    other idled (one process, one GIL: ~2,200 req/s, hello-world and pages alike). Each worker
+    takes at most its share plus one per thread (an exact share makes gunicorn close
+    kept-alive connections: its max_keepalived is worker_connections - threads)."""
+    workers = int(GTHREAD_WORKERS[GTHREAD_WORKERS.index("-w") + 1])
+    threads = int(GTHREAD_WORKERS[GTHREAD_WORKERS.index("--threads") + 1])
+    return [*GTHREAD_WORKERS, "--worker-connections", str(-(-connections // workers) + threads)]
+
+
 def gunicorn_command(port: int, worker_args: list[str], app: str = "wsgi:app") -> list[str]:
     """gunicorn serving ``app`` (the portal unless told) on 127.0.0.1:``port`` with the
     caller's worker arguments."""

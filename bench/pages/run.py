@@ -13,7 +13,8 @@ On a fresh SQLite database in a temp dir:
      wrk run;
   4. the portal restarted with PORTAL_PAGE_CACHE=off: one wrk run per page;
   5. with --redis URL: step 3's warm runs again with PORTAL_REDIS_URL=URL.
-Servers: gunicorn -w 2 -k gthread --threads 4. wrk -t2 -c32 -d<duration>s --latency with
+Servers: gunicorn -w 2 -k gthread --threads 4 --worker-connections 20 (see SERVER_ARGS: without
+the cap, one worker can take all of wrk's connections). wrk -t2 -c32 -d<duration>s --latency with
 ``Accept-Encoding: gzip``, as a browser sends. A run in which wrk counts non-2xx/3xx answers or
 socket errors is flagged, and in the warm mode its page FAILs: a page answering errors does
 not count.
@@ -47,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402 (the project root is on sys.path from here)
-    GTHREAD_WORKERS,
+    balanced_workers,
     bench_app,
     free_port,
     start_gunicorn,
@@ -57,7 +58,9 @@ from bench.common import (  # noqa: E402 (the project root is on sys.path from h
 )
 
 WRK = "/usr/bin/wrk"
-WRK_ARGS = ["-t2", "-c32"]
+WRK_CONNECTIONS = 32
+WRK_ARGS = ["-t2", f"-c{WRK_CONNECTIONS}"]
+SERVER_ARGS = balanced_workers(WRK_CONNECTIONS)  # both workers always serve (bench.common)
 HEADERS = {"Accept-Encoding": "gzip"}
 TARGET = 0.5  # each page's warm requests/s as a share of the hello-world's
 WARM_UP = 16  # requests per page before its wrk run, 8 at a time so both workers see some
@@ -187,7 +190,7 @@ def serving(tmp: Path, name: str, env: dict[str, str], app: str = "wsgi:app"):
     port = free_port()
     log_path = tmp / f"{name}.log"
     with log_path.open("w") as log:
-        server = start_gunicorn(port, GTHREAD_WORKERS, env, log, app=app)
+        server = start_gunicorn(port, SERVER_ARGS, env, log, app=app)
         try:
             if app == "wsgi:app":
                 wait_healthy(server, port, log_path=log_path)
@@ -358,7 +361,7 @@ def main() -> None:
         try:
             build_database(tmp)
             # the hello-world and the pages share the machine with whatever else runs on it
-            print(f"gunicorn {' '.join(GTHREAD_WORKERS)} · wrk {' '.join(WRK_ARGS)} "
+            print(f"gunicorn {' '.join(SERVER_ARGS)} · wrk {' '.join(WRK_ARGS)} "
                   f"-d{args.duration}s --latency -H 'Accept-Encoding: gzip' · one run per page "
                   f"per mode · {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
             with serving(tmp, "hello", tmp_db_env(tmp), app="bench.pages.hello:app") as port:

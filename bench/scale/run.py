@@ -9,7 +9,8 @@ for the home page and the policy search page, as a ratio.
      database (embedded engine) — or the shared postgres engine with --search postgres;
   2. per mode — warm (page cache on, shared in Redis) and cold (PORTAL_PAGE_CACHE=off, every
      request rendered) — and per page:
-     - one node: gunicorn -w 2 -k gthread --threads 4, one ``wrk -t2 -c32`` run;
+     - one node: gunicorn -w 2 -k gthread --threads 4 (``--worker-connections`` capped so that
+       both workers serve: bench.common.balanced_workers), one ``wrk -t2 -c32`` run;
      - two nodes: two such gunicorn instances on their own ports and folders, and two wrk
        runs at the same time, ``-t1 -c16`` on each node (the same 32 connections in all, as a
        load balancer would spread them), their requests/s added.
@@ -39,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402 (the project root is on sys.path from here)
-    GTHREAD_WORKERS,
+    balanced_workers,
     free_port,
     portal_env,
     print_log_tail,
@@ -159,7 +160,9 @@ def nodes(count: int, settings: list[dict[str, str]], tmp: Path, label: str):
             port = free_port()
             log_path = tmp / f"{label}-node{number + 1}.log"
             log = stack.enter_context(log_path.open("w"))
-            server = start_gunicorn(port, GTHREAD_WORKERS, portal_env(settings[number]), log)
+            # each node gets its share of wrk's connections, both workers always serving
+            server = start_gunicorn(port, balanced_workers(CONNECTIONS // count),
+                                    portal_env(settings[number]), log)
             stack.callback(stop_server, server)
             try:
                 wait_healthy(server, port, log_path=log_path)
