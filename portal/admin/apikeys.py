@@ -172,14 +172,12 @@ def _jobs() -> list[OutboxJob]:
     """The latest sends, newest first: those of the projects the user's scope holds
     (``portal.scoping.scoped``; the bureau and admins all of them)."""
     from portal.cases.projects import own_ids
-    from portal.models import Demand
 
-    jobs = list(db.session.scalars(db.select(OutboxJob).where(OutboxJob.kind == "exchange")
-                                   .order_by(OutboxJob.id.desc()).limit(200)))
-    tickets = set(db.session.scalars(db.select(Demand.ticket).where(Demand.id.in_(own_ids(
-        current_user)))))
-    return [j for j in jobs
-            if j.payload.get("body", {}).get("external_id", "").rsplit(".", 1)[0] in tickets]
+    return list(db.session.scalars(
+        db.select(OutboxJob).where(OutboxJob.kind == "exchange",
+                                   OutboxJob.payload["demand_id"].as_integer().in_(
+                                       own_ids(current_user)))
+        .order_by(OutboxJob.id.desc()).limit(200)))
 
 
 @bp.route("/exchange", methods=["GET", "POST"])

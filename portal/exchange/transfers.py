@@ -327,7 +327,8 @@ def push(project: Project, partner: str, region_slug: str, reason: str, *,
     errors = validation_errors(body)
     if errors:
         raise ExchangeError(_("提交的内容有误，请修改后重试。"), errors)
-    job = OutboxJob(kind="exchange", payload={"partner": partner, "body": body})
+    job = OutboxJob(kind="exchange",
+                    payload={"partner": partner, "demand_id": demand.id, "body": body})
     db.session.add(job)
     demand.events.append(TicketEvent(
         status=demand.status, public=False, actor=actor, kind="transfer", at=utcnow(),

@@ -110,14 +110,10 @@ class SiteFilters:
 
 def region_ids(slug: str) -> list[int]:
     """The region and every region below it (a county and its zones)."""
-    region = db.session.scalars(db.select(Region).filter_by(slug=slug)).first()
-    if region is None:
-        return []
-    ids, frontier = [region.id], [region]
-    while frontier:
-        frontier = [c for r in frontier for c in r.children]
-        ids += [c.id for c in frontier]
-    return ids
+    from portal.province import subtree_ids
+
+    region_id = db.session.scalars(db.select(Region.id).filter_by(slug=slug)).first()
+    return [] if region_id is None else sorted(subtree_ids(region_id))
 
 
 def filtered(filters: SiteFilters, stmt=None):
